@@ -1,0 +1,1 @@
+"""Ingest: turn seed files and feed documents into cleaned ``Article`` values."""

@@ -1,0 +1,137 @@
+"""The build pipeline: the one function that wires the stages together.
+
+ingest (seeds, feeds) -> store (first seen) -> select (this issue's items) ->
+tag + watchlist -> assemble (merge, summarise, rank, sections) -> render -> write
+-> record the issue. Every decision lives in a pure stage; this module only
+moves data between them and owns the order of the side effects: the issue is
+recorded in the store only after all its files are written, so a crash at any
+point leaves either the old state or the new one.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Callable, Sequence
+
+from .config import Config
+from .digest import DigestSettings, assemble
+from .ingest.feeds import FeedSource
+from .ingest.fetch import Fetcher, FeedResult
+from .ingest.seeds import read_seeds
+from .lock import run_lock
+from .render import render_digest, write_issue
+from .select import period_ending, select_items
+from .store import IssueRecord, Store
+from .types import Article, Digest, DigestCounts, FeedError, Rendered, TaggedItem
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What a build did: the files, the digest, and the numbers for the summary line."""
+
+    rendered: Rendered
+    digest: Digest
+    counts: DigestCounts
+    feed_errors: tuple[FeedError, ...]
+
+
+def feed_sources(config: Config) -> list[FeedSource]:
+    return [FeedSource(name=f.name, url=f.url, language=f.language) for f in config.feeds]
+
+
+def default_fetcher() -> Fetcher:
+    from .ingest.fetch import SimpleFetcher
+
+    return SimpleFetcher()
+
+
+def load_intro(config: Config) -> str | None:
+    p = config.intro_path
+    if p is None:
+        return None
+    from .exceptions import ConfigError
+
+    try:
+        return p.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"cannot read the intro file {p}: {e.strerror or e}",
+                          path=str(config.path), field="newsletter.intro") from None
+
+
+def fetch_feeds(config: Config, store: Store, now: datetime, fetcher: Fetcher) -> list[FeedResult]:
+    """Fetch every configured feed and record each one's health; never raises for one feed."""
+    results = fetcher.fetch_all(feed_sources(config))
+    for r in results:
+        store.record_feed(url=r.source.url, name=r.source.name, now=now, ok=r.error is None,
+                          status=r.status, error=r.error,
+                          items=None if r.not_modified else len(r.articles), etag=r.etag,
+                          last_modified=r.last_modified)
+    return results
+
+
+def tag_items(items: Sequence, config: Config) -> tuple[list[TaggedItem], object]:
+    from .tag import Tagger
+    from .watchlist import Watchlist
+
+    tagger = Tagger.load(user_topics=config.model.topics)
+    watch = Watchlist.from_config(config.model.watchlist)
+    tagged = [TaggedItem(item=it, tags=tagger.tag(it.article.title, it.article.text,
+                                                  it.article.language),
+                         watchlist=watch.match(it.article.title, it.article.text))
+              for it in items]
+    return tagged, tagger
+
+
+def build(config: Config, *, now: datetime, out_dir: Path | None = None, offline: bool = False,
+          fetcher: Fetcher | None = None, lock_wait: float = 60.0,
+          on_feed_error: Callable[[FeedError], None] | None = None) -> BuildReport:
+    """Build the issue of the period that ends at ``now`` and write its four files."""
+    from .rank import RankWeights
+
+    settings = config.settings
+    out = out_dir if out_dir is not None else config.output_dir
+    with run_lock(config.state_path, wait=lock_wait), Store(config.state_path) as store:
+        articles: list[Article] = list(read_seeds(config.seeds_dir))
+        errors: list[FeedError] = []
+        if not offline and config.feeds:
+            for r in fetch_feeds(config, store, now, fetcher or default_fetcher()):
+                if r.error is not None:
+                    fe = FeedError(feed=r.source.name, url=r.source.url, error=r.error)
+                    errors.append(fe)
+                    if on_feed_error:
+                        on_feed_error(fe)
+                articles.extend(r.articles)
+        upserted = store.upsert_articles(articles, now)
+
+        period = period_ending(now, settings.period_days, config.tz)
+        items = select_items(store.items_for_issue(period.issue, now), period,
+                             settings.max_age_days)
+        tagged, tagger = tag_items(items, config)
+        ranking = config.model.ranking
+        digest = assemble(
+            tagged, period=period,
+            settings=DigestSettings(title=settings.title, max_stories=settings.max_stories,
+                                    top_stories=ranking.top_stories,
+                                    prefer_language=settings.language),
+            topic_order=tagger.topic_ids, topic_labels=tagger.labels,  # type: ignore[attr-defined]
+            topic_weights=tagger.weights,  # type: ignore[attr-defined]
+            rank_weights=RankWeights(**{k: v for k, v in ranking.model_dump().items()
+                                        if k in RankWeights.__dataclass_fields__}),
+            now=now, feed_errors=errors,
+            counts=DigestCounts(items_seen=upserted.seen, items_new=upserted.new,
+                                feeds_total=0 if offline else len(config.feeds)),
+            intro_markdown=load_intro(config))
+        docs = render_digest(digest, tz=config.tz, templates_dir=config.templates_dir)
+        rendered = write_issue(out, period.issue, docs)
+        store.record_issue(
+            IssueRecord(issue=period.issue, title=settings.title, period_start=period.start,
+                        period_end=period.end, built_at=now, files=rendered.paths,
+                        stories=len(digest.stories), alerts=len(digest.alerts)),
+            keys=[it.key for it in items])
+    return BuildReport(rendered=rendered, digest=digest, counts=digest.counts,
+                       feed_errors=tuple(errors))

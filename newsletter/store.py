@@ -1,0 +1,285 @@
+"""The SQLite state: every item ever seen, feed health, built issues, deliveries.
+
+One file (the config's ``state``), WAL mode, every write in a transaction, so a
+kill at any moment leaves the previous consistent state. The schema is versioned
+with ``PRAGMA user_version`` and migrated forward step by step, as in
+lemon24/reader's ``_storage/_schema.py``: append to ``MIGRATIONS``, never edit a
+released step.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+from .exceptions import StoreError
+from .types import Article, Item
+
+MIGRATIONS: list[str] = [
+    # 1: the foundation
+    """
+    CREATE TABLE items (
+        key TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        source TEXT NOT NULL,
+        feed_url TEXT,
+        guid TEXT,
+        url TEXT,
+        title TEXT NOT NULL,
+        text TEXT NOT NULL,
+        language TEXT NOT NULL,
+        published TEXT,
+        body_markdown TEXT,
+        content_hash TEXT NOT NULL,
+        first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL,
+        issue TEXT
+    );
+    CREATE INDEX items_first_seen ON items (first_seen);
+    CREATE INDEX items_issue ON items (issue);
+    CREATE INDEX items_url ON items (url);
+    CREATE TABLE issues (
+        issue TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        period_start TEXT NOT NULL,
+        period_end TEXT NOT NULL,
+        built_at TEXT NOT NULL,
+        files TEXT NOT NULL,
+        stories INTEGER NOT NULL,
+        alerts INTEGER NOT NULL
+    );
+    CREATE TABLE feeds (
+        url TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        etag TEXT,
+        last_modified TEXT,
+        last_attempt TEXT,
+        last_success TEXT,
+        status INTEGER,
+        failures INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        items_last INTEGER,
+        moved_to TEXT,
+        retry_after TEXT
+    );
+    CREATE TABLE deliveries (
+        issue TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        sent_at TEXT NOT NULL,
+        message_id TEXT,
+        PRIMARY KEY (issue, recipient)
+    );
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        command TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        ok INTEGER
+    );
+    """,
+]
+
+
+def to_iso(dt: datetime | None) -> str | None:
+    if dt is None:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+def from_iso(s: str | None) -> datetime | None:
+    return datetime.fromisoformat(s) if s else None
+
+
+def content_hash(a: Article) -> str:
+    return hashlib.sha256(f"{a.title}\n{a.text}\n{a.url}".encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    seen: int  # articles given
+    new: int  # of those, never seen before
+    new_keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class IssueRecord:
+    issue: str
+    title: str
+    period_start: datetime
+    period_end: datetime
+    built_at: datetime
+    files: tuple[str, ...]
+    stories: int
+    alerts: int
+
+
+class Store:
+    """A connection to the state file; use as a context manager."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.DatabaseError as e:
+            raise StoreError(f"{self.path}: cannot open the state database: {e}") from e
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT: all or nothing, and one writer at a time."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        else:
+            self.db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise StoreError(f"{self.path}: schema version {version} is newer than this "
+                             f"program knows ({len(MIGRATIONS)}); upgrade newsletter")
+        for i in range(version, len(MIGRATIONS)):
+            with self.transaction() as db:
+                for stmt in MIGRATIONS[i].split(";"):
+                    if stmt.strip():
+                        db.execute(stmt)
+                db.execute(f"PRAGMA user_version = {i + 1}")
+
+    # --- items ----------------------------------------------------------------------
+
+    def upsert_articles(self, articles: Iterable[Article], now: datetime) -> UpsertResult:
+        """Record articles; a known item keeps its first-seen time and its issue."""
+        now_s = to_iso(now)
+        seen = 0
+        new_keys: list[str] = []
+        with self.transaction() as db:
+            for a in articles:
+                seen += 1
+                key = a.key
+                h = content_hash(a)
+                row = db.execute("SELECT content_hash FROM items WHERE key = ?", (key,)).fetchone()
+                if row is None:
+                    db.execute(
+                        "INSERT INTO items (key, kind, source, feed_url, guid, url, title, text,"
+                        " language, published, body_markdown, content_hash, first_seen, last_seen)"
+                        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                        (key, a.kind, a.source, a.feed_url, a.guid, a.url, a.title, a.text,
+                         a.language, to_iso(a.published), a.body_markdown, h, now_s, now_s))
+                    new_keys.append(key)
+                elif row["content_hash"] != h:
+                    db.execute(
+                        "UPDATE items SET source=?, url=?, title=?, text=?, language=?,"
+                        " published=COALESCE(?, published), body_markdown=?, content_hash=?,"
+                        " last_seen=? WHERE key=?",
+                        (a.source, a.url, a.title, a.text, a.language, to_iso(a.published),
+                         a.body_markdown, h, now_s, key))
+                else:
+                    db.execute("UPDATE items SET last_seen=? WHERE key=?", (now_s, key))
+        return UpsertResult(seen=seen, new=len(new_keys), new_keys=tuple(new_keys))
+
+    @staticmethod
+    def _item(row: sqlite3.Row) -> Item:
+        a = Article(kind=row["kind"], source=row["source"], title=row["title"], text=row["text"],
+                    url=row["url"], published=from_iso(row["published"]),
+                    language=row["language"], guid=row["guid"], feed_url=row["feed_url"],
+                    body_markdown=row["body_markdown"])
+        first = from_iso(row["first_seen"])
+        assert first is not None
+        return Item(key=row["key"], article=a, first_seen=first, issue=row["issue"])
+
+    def items_for_issue(self, issue: str, period_end: datetime) -> list[Item]:
+        """This issue's items plus every item not yet in an issue and first seen before the end.
+
+        Which of the unassigned ones go in is decided by ``select.select_items``
+        (pure); this only narrows the rows read.
+        """
+        rows = self.db.execute(
+            "SELECT * FROM items WHERE issue = ? OR (issue IS NULL AND first_seen <= ?)"
+            " ORDER BY first_seen, key", (issue, to_iso(period_end))).fetchall()
+        return [self._item(r) for r in rows]
+
+    def item(self, key: str) -> Item | None:
+        row = self.db.execute("SELECT * FROM items WHERE key = ?", (key,)).fetchone()
+        return self._item(row) if row else None
+
+    def count_items(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM items").fetchone()[0])
+
+    # --- issues ---------------------------------------------------------------------
+
+    def record_issue(self, rec: IssueRecord, keys: Sequence[str]) -> None:
+        """Mark the issue built and its items used, in one transaction (after its files exist)."""
+        with self.transaction() as db:
+            db.execute("UPDATE items SET issue = NULL WHERE issue = ?", (rec.issue,))
+            db.executemany("UPDATE items SET issue = ? WHERE key = ?",
+                           [(rec.issue, k) for k in keys])
+            db.execute(
+                "INSERT OR REPLACE INTO issues (issue, title, period_start, period_end, built_at,"
+                " files, stories, alerts) VALUES (?,?,?,?,?,?,?,?)",
+                (rec.issue, rec.title, to_iso(rec.period_start), to_iso(rec.period_end),
+                 to_iso(rec.built_at), json.dumps(list(rec.files)), rec.stories, rec.alerts))
+
+    def issues(self) -> list[IssueRecord]:
+        """Built issues, newest period first."""
+        rows = self.db.execute("SELECT * FROM issues ORDER BY period_end DESC, issue DESC")
+        out = []
+        for r in rows:
+            out.append(IssueRecord(
+                issue=r["issue"], title=r["title"], period_start=from_iso(r["period_start"]),  # type: ignore[arg-type]
+                period_end=from_iso(r["period_end"]), built_at=from_iso(r["built_at"]),  # type: ignore[arg-type]
+                files=tuple(json.loads(r["files"])), stories=r["stories"], alerts=r["alerts"]))
+        return out
+
+    # --- feeds ----------------------------------------------------------------------
+
+    def feed_state(self, url: str) -> sqlite3.Row | None:
+        return self.db.execute("SELECT * FROM feeds WHERE url = ?", (url,)).fetchone()
+
+    def record_feed(self, *, url: str, name: str, now: datetime, ok: bool, status: int | None,
+                    error: str | None, items: int | None, etag: str | None = None,
+                    last_modified: str | None = None, moved_to: str | None = None,
+                    retry_after: datetime | None = None) -> None:
+        now_s = to_iso(now)
+        with self.transaction() as db:
+            db.execute("INSERT OR IGNORE INTO feeds (url, name) VALUES (?, ?)", (url, name))
+            if ok:
+                db.execute(
+                    "UPDATE feeds SET name=?, last_attempt=?, last_success=?, status=?, failures=0,"
+                    " last_error=NULL, items_last=COALESCE(?, items_last),"
+                    " etag=COALESCE(?, etag), last_modified=COALESCE(?, last_modified),"
+                    " moved_to=COALESCE(?, moved_to), retry_after=? WHERE url=?",
+                    (name, now_s, now_s, status, items, etag, last_modified, moved_to,
+                     to_iso(retry_after), url))
+            else:
+                db.execute(
+                    "UPDATE feeds SET name=?, last_attempt=?, status=?, failures=failures+1,"
+                    " last_error=?, retry_after=? WHERE url=?",
+                    (name, now_s, status, error, to_iso(retry_after), url))
+
+    def feeds(self) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM feeds ORDER BY name").fetchall()
