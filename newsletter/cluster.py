@@ -1,0 +1,662 @@
+"""Merging reports of one event into stories (issue 5).
+
+The same event reaches the reader from several outlets and in two languages; the digest
+shows it once. The approach follows lemon24/reader's ``entry_dedupe`` plugin: find
+candidates cheaply, then compare them with length-aware similarity. Unlike that plugin we
+compare across feeds and languages, so besides word n-grams we use signals that survive
+translation: named entities, amounts ("EUR 345m" == "345 Millionen Euro"), and a small
+bilingual lexicon (``cluster_lexicon.yaml``) that maps "Datenschutzbehörde" and
+"data protection authority" to one concept.
+
+Steps:
+1. ``_features``: per item, the concepts, names, numbers and word stems (pure, cached).
+2. Blocking: an inverted index over rare keys (names, numbers, entities, title stems) and a
+   time window, so only items that share something and are close in time are compared;
+   no all-pairs comparison of full texts (2,000 items must merge in under 2 s).
+3. ``_pair_score``: evidence from shared keys, weighted down when a key is common in the
+   batch, plus word-stem similarity for reports in one language.
+4. Grouping: union-find over the accepted pairs, strongest first, with an average-link
+   check so a chain of weak links cannot glue two events together.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+import unicodedata
+from bisect import bisect_left, bisect_right
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+from importlib import resources
+from typing import Iterable, Mapping, Sequence
+
+import yaml
+
+from .types import Story, TaggedItem
+
+__all__ = ["merge_stories", "MergeParams", "pair_score"]
+
+LEXICON_FILE = "cluster_lexicon.yaml"
+
+
+@dataclass(frozen=True)
+class MergeParams:
+    """Thresholds of the merge decision; defaults tuned on the dev set, checked on held-out data."""
+
+    window: timedelta = timedelta(days=7)  # reports further apart in time are never one event
+    same_language: float = 4.5  # evidence needed to merge two reports in one language
+    cross_language: float = 4.0  # evidence needed to merge an English and a German report
+    days_penalty: float = 0.2  # extra evidence needed per day between the reports
+    link_ratio: float = 0.75  # share of cross pairs that must be linked when joining two groups
+    group_floor: float = 0.6  # a cross pair counts as linked at this fraction of its threshold
+    max_block: int = 60  # a blocking key shared by more items than this is too common to block on
+
+
+# ---------------------------------------------------------------------------
+# Lexicon
+
+
+def _fold(text: str) -> str:
+    """Case-fold and strip accents, so "Bußgeld", "Bussgeld" and "BUSSGELD" compare equal."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+_TOKEN_RE = re.compile(r"[^\W_]+")
+_ABBREV_RE = re.compile(r"\b([A-Z])\.([A-Z])\.(?:([A-Z])\.)?")  # U.S., U.K., U.S.A.
+
+
+def _unabbreviate(text: str) -> str:
+    """"U.S." -> "US", so the country is one token like in "US-Kongress"."""
+    return _ABBREV_RE.sub(lambda m: "".join(g for g in m.groups() if g), text)
+
+
+def _split(text: str) -> list[str]:
+    """Tokens of ``text``, case kept; hyphens and apostrophes split."""
+    return _TOKEN_RE.findall(_unabbreviate(text))
+
+
+def _norm_token(tok: str) -> str:
+    return _fold(tok).replace(".", "")
+
+
+@dataclass(frozen=True, eq=False)  # hashed by identity: it keys the token cache
+class Lexicon:
+    """The bilingual lexicon, compiled for matching normalised tokens."""
+
+    stopwords: frozenset[str]
+    exact: Mapping[str, tuple[str, ...]]  # token -> concept ids
+    prefixes: tuple[tuple[str, str], ...]  # (prefix, concept id)
+    suffixes: tuple[tuple[str, str], ...]  # (suffix, concept id)
+    phrases: Mapping[tuple[str, ...], tuple[str, ...]]  # token sequence -> concept ids
+    max_phrase: int
+    entities: frozenset[str]  # concept ids of places ("p:") and entities ("e:"): strong evidence
+    number_words: Mapping[str, float]
+    magnitudes: Mapping[str, float]
+
+    def token_concepts(self, tok: str) -> tuple[str, ...]:
+        return _token_concepts(self, tok)
+
+
+@lru_cache(maxsize=200_000)
+def _token_concepts(lex: Lexicon, tok: str) -> tuple[str, ...]:
+    found = list(lex.exact.get(tok, ()))
+    if len(tok) > 3:
+        found += [cid for p, cid in lex.prefixes if tok.startswith(p)]
+        found += [cid for s, cid in lex.suffixes if tok.endswith(s) and tok != s]
+    return tuple(dict.fromkeys(found))
+
+
+def _lexicon_from_mapping(data: Mapping[str, object]) -> Lexicon:
+    exact: dict[str, list[str]] = defaultdict(list)
+    phrases: dict[tuple[str, ...], list[str]] = defaultdict(list)
+    prefixes: list[tuple[str, str]] = []
+    suffixes: list[tuple[str, str]] = []
+    entities: set[str] = set()
+    for section in ("places", "entities", "terms"):
+        for cid, forms in (data.get(section) or {}).items():  # type: ignore[union-attr]
+            cid = f"{section[0]}:{cid}"
+            if section != "terms":
+                entities.add(cid)
+            for form in forms:
+                form = str(form)
+                if form.endswith("*") and " " not in form:
+                    prefixes.append((_norm_token(form[:-1]), cid))
+                    continue
+                if form.startswith("*") and " " not in form:
+                    suffixes.append((_norm_token(form[1:]), cid))
+                    continue
+                toks = tuple(_norm_token(t) for t in _split(form))
+                if len(toks) == 1:
+                    exact[toks[0]].append(cid)
+                elif toks:
+                    phrases[toks].append(cid)
+    numbers = data.get("numbers") or {}
+    words = {_fold(str(k)): float(v) for k, v in (numbers.get("words") or {}).items()}  # type: ignore[union-attr]
+    mags = {_fold(str(k)): float(v) for k, v in (numbers.get("magnitudes") or {}).items()}  # type: ignore[union-attr]
+    stop = set()
+    for words_list in (data.get("stopwords") or {}).values():  # type: ignore[union-attr]
+        stop.update(_norm_token(str(w)) for w in words_list)
+    return Lexicon(
+        stopwords=frozenset(stop),
+        exact={k: tuple(dict.fromkeys(v)) for k, v in exact.items()},
+        prefixes=tuple(prefixes),
+        suffixes=tuple(suffixes),
+        phrases={k: tuple(dict.fromkeys(v)) for k, v in phrases.items()},
+        max_phrase=max((len(k) for k in phrases), default=1),
+        entities=frozenset(entities),
+        number_words=words,
+        magnitudes=mags,
+    )
+
+
+@lru_cache(maxsize=4)
+def load_lexicon(path: str | None = None) -> Lexicon:
+    """The lexicon shipped with the package, or the one at ``path``."""
+    if path is None:
+        text = resources.files("newsletter").joinpath(LEXICON_FILE).read_text(encoding="utf-8")
+    else:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    return _lexicon_from_mapping(yaml.safe_load(text) or {})
+
+
+# ---------------------------------------------------------------------------
+# Features
+
+_MAG = (r"millionen|millions|million|milliarden|milliarde|billionen|billions|billion|thousand|"
+        r"tausend|mio|mrd|tsd|mn|bn|m|b|k")
+_CUR = r"euros?|eur|dollars?|usd|pfund|pounds?|gbp|franken|yuan|rupees?|[€$£¥]"
+_NUM = r"\d{1,3}(?:[.,]\d{3})+(?![.,]?\d)|\d+(?:[.,]\d+)?"
+_AMOUNT_RE = re.compile(
+    rf"(?P<cur1>[€$£¥]|\b(?:eur|usd|gbp|us\$)\b)?\s?(?P<num>{_NUM})\s?(?:-\s?)?"
+    rf"(?:(?P<mag>{_MAG})(?:\.|(?![^\W\d_])))?(?:-?\s?(?P<cur2>{_CUR})(?![^\W\d_]))?",
+    re.IGNORECASE,
+)
+
+
+def _parse_number(s: str) -> float | None:
+    if re.fullmatch(r"\d{1,3}(?:[.,]\d{3})+", s):
+        s = s.replace(".", "").replace(",", "")
+    else:
+        s = s.replace(",", ".")
+    try:
+        return float(s)
+    except ValueError:
+        return None
+
+
+def _number_keys(text: str, lex: Lexicon) -> tuple[set[str], set[str]]:
+    """Amount keys ("#5.33e+08") and small-number keys, and year keys, found in ``text``."""
+    keys: set[str] = set()
+    years: set[str] = set()
+    for m in _AMOUNT_RE.finditer(text):
+        value = _parse_number(m.group("num"))
+        if value is None:
+            continue
+        mag = m.group("mag")
+        start = m.start("num")
+        if start > 0 and (text[start - 1].isalnum() or text[start - 1] in "./"):
+            continue  # part of a version, a date or an identifier
+        money = bool(m.group("cur1") or m.group("cur2"))
+        if mag:
+            factor = lex.magnitudes.get(_fold(mag).rstrip("."))
+            if factor is None or (len(mag) == 1 and not money and mag.lower() != "m"):
+                mag = None
+            else:
+                value *= factor
+        if not mag and not money and value.is_integer() and 1900 <= value <= 2100:
+            years.add(f"y:{int(value)}")
+            continue
+        if not mag and not money and value < 10:
+            continue
+        keys.add(f"#{value:.3g}")
+    folded = _fold(text)
+    for word, value in lex.number_words.items():
+        if word not in folded:
+            continue
+        for m in re.finditer(rf"\b{re.escape(word)}\s+({_MAG})\b", folded):
+            factor = lex.magnitudes.get(m.group(1))
+            if factor and factor >= 1e3:
+                keys.add(f"#{value * factor:.3g}")
+    return keys, years
+
+
+@dataclass(frozen=True)
+class Features:
+    """What one report offers for comparison."""
+
+    lang: str
+    when: datetime
+    concepts: frozenset[str]  # lexicon concept ids (entities "e:", terms "t:")
+    names: frozenset[str]  # names: mixed case, acronyms, English words capitalised mid-sentence
+    caps: frozenset[str]  # every capitalised token (German nouns too), for the cross-language check
+    numbers: frozenset[str]  # amount and count keys
+    years: frozenset[str]
+    stems: frozenset[str]  # word stems of title and text (same-language similarity)
+    title_stems: frozenset[str]
+    title_names: frozenset[str]  # names and entities in the headline
+    grams: frozenset[str]  # character 5-grams of the content words (same-language similarity)
+    title_caps: frozenset[str] = frozenset()  # capitalised headline words (names or German nouns)
+    topics: frozenset[str] = frozenset()  # the tagger's topics, when known
+
+
+def _is_initial(text: str, start: int) -> bool:
+    j = start - 1
+    while j >= 0 and text[j] in " \t\"'„“”‚‘’«»([":
+        j -= 1
+    return j < 0 or text[j] in ".!?:|–—-\n"
+
+
+def _stem(tok: str) -> str:
+    """A crude stemmer that works for English and German: the first six letters."""
+    return tok[:6]
+
+
+def features(
+    title: str,
+    text: str,
+    lang: str,
+    when: datetime,
+    lex: Lexicon | None = None,
+    topics: Iterable[str] = (),
+) -> Features:
+    """The comparison features of one report (pure; the caller caches)."""
+    lex = lex or load_lexicon()
+    title = html.unescape(title or "")
+    text = html.unescape(text or "")
+    concepts: set[str] = set()
+    names: set[str] = set()
+    caps: set[str] = set()
+    stems: set[str] = set()
+    title_stems: set[str] = set()
+    title_names: set[str] = set()
+    title_caps: set[str] = set()
+    grams: set[str] = set()
+    for part, is_title in ((title, True), (text, False)):
+        part = _unabbreviate(part)
+        toks = [(m.group(0), _norm_token(m.group(0)), m.start()) for m in _TOKEN_RE.finditer(part)]
+        covered: set[int] = set()
+        i = 0
+        while i < len(toks):  # phrases first, longest match
+            for n in range(min(lex.max_phrase, len(toks) - i), 1, -1):
+                key = tuple(t[1] for t in toks[i:i + n])
+                cids = lex.phrases.get(key)
+                if cids:
+                    concepts.update(cids)
+                    if is_title:
+                        title_names.update(c for c in cids if c.startswith("e:"))
+                    covered.update(range(i, i + n))
+                    i += n - 1
+                    break
+            i += 1
+        for idx, (orig, norm, pos) in enumerate(toks):
+            if idx in covered or not norm or norm.isdigit():
+                continue
+            cids = lex.token_concepts(norm)
+            if cids:
+                concepts.update(cids)
+                if is_title:
+                    title_names.update(c for c in cids if c.startswith("e:"))
+                continue
+            if norm in lex.stopwords or len(norm) < 2:
+                continue
+            if norm in lex.magnitudes or norm in lex.number_words:
+                continue
+            if len(norm) >= 3 and not any(ch.isdigit() for ch in norm):
+                st = _stem(norm)
+                stems.add(st)
+                if is_title:
+                    title_stems.add(st)
+                padded = f" {norm} "
+                grams.update(padded[k:k + 5] for k in range(max(1, len(padded) - 4)))
+            upper_inside = any(c.isupper() for c in orig[1:])
+            if orig[0].isupper() or upper_inside:
+                caps.add(norm)
+                if len(norm) > 4 and norm.endswith("s"):
+                    caps.add(norm[:-1])  # "Apples Foto-Scan", "iPhones"
+                if upper_inside or (lang == "en" and not is_title and not _is_initial(part, pos)):
+                    names.add(norm)
+                if is_title and len(norm) >= 3:
+                    title_caps.add(norm)
+    nums, years = _number_keys(title + " .\n" + text, lex)
+    # A headline word is a name if it is one in the text (English headlines capitalise every
+    # word; German ones every noun) or is written like one (TikTok, CNIL).
+    title_names |= {n for n in title_caps if n in names}
+    return Features(
+        lang=lang,
+        when=when,
+        concepts=frozenset(concepts),
+        names=frozenset(names),
+        caps=frozenset(caps),
+        numbers=frozenset(nums),
+        years=frozenset(years),
+        stems=frozenset(stems),
+        title_stems=frozenset(title_stems),
+        title_names=frozenset(title_names),
+        grams=frozenset(grams),
+        title_caps=frozenset(title_caps),
+        topics=frozenset(topics),
+    )
+
+
+# ---------------------------------------------------------------------------
+# Pair score
+
+
+_FREE_DF = 4  # a key in up to this many reports is not damped: one story has several reports
+
+
+def _damp(df: int) -> float:
+    """A key shared by many reports of the period says less (TikTok in a TikTok week)."""
+    return 1.0 / (1.0 + math.log(max(df, _FREE_DF) / _FREE_DF))
+
+
+class _Scorer:
+    """Pair evidence; ``local_df[i]`` counts, per key of report i, the reports near it in time."""
+
+    def __init__(
+        self,
+        lex: Lexicon,
+        local_df: Sequence[Mapping[str, int]],
+        gram_df: Mapping[str, int] | None = None,
+    ) -> None:
+        self.lex = lex
+        self.local_df = local_df
+        self.gram_df = gram_df or {}
+        self._gram_norm: dict[int, float] = {}
+        self.known_names: frozenset[str] = frozenset()  # names seen anywhere in the batch
+
+    def _gram_weight(self, g: str) -> float:
+        return _damp(self.gram_df.get(g, 1))
+
+    def text_similarity(self, a: Features, b: Features) -> float:
+        """Cosine of the character 5-gram sets, common grams damped (length-aware by design)."""
+        if not a.grams or not b.grams:
+            return 0.0
+        shared = sum(self._gram_weight(g) for g in a.grams & b.grams)
+        na = self._gram_norm.get(id(a))
+        if na is None:
+            na = self._gram_norm[id(a)] = sum(self._gram_weight(g) for g in a.grams)
+        nb = self._gram_norm.get(id(b))
+        if nb is None:
+            nb = self._gram_norm[id(b)] = sum(self._gram_weight(g) for g in b.grams)
+        return shared / math.sqrt(na * nb)
+
+    def score(self, a: Features, b: Features, i: int = 0, j: int = 1) -> tuple[float, dict[str, float]]:
+        dfa, dfb = self.local_df[i], self.local_df[j]
+
+        def w(key: str) -> float:
+            return _damp(max(dfa.get(key, 2), dfb.get(key, 2)))
+
+        parts: dict[str, float] = {}
+        shared_numbers = a.numbers & b.numbers
+        parts["numbers"] = sum(
+            (3.0 if float(k[1:]) >= 1000 else 1.5) * w(k) for k in shared_numbers
+        )
+        parts["numbers"] += 1.5 * _near_amounts(a.numbers - shared_numbers, b.numbers - shared_numbers)
+        shared_concepts = a.concepts & b.concepts
+        parts["entities"] = sum(1.5 * w(c) for c in shared_concepts if c in self.lex.entities)
+        parts["terms"] = sum(0.5 * w(c) for c in shared_concepts if c not in self.lex.entities)
+        if a.lang == b.lang:
+            # a name must be a name in one report (mid-sentence capital, mixed case,
+            # acronym); in the other, a capital anywhere is enough (a headline's first word)
+            shared_names = (a.names & b.caps) | (b.names & a.caps)
+        else:
+            # capitalised in both languages: names, rarely a loanword (lexicon terms are
+            # taken out before), since German and English nouns differ
+            shared_names = a.caps & b.caps
+        parts["names"] = sum(2.0 * w("n:" + n) for n in shared_names)
+        if a.lang == b.lang:
+            parts["words"] = 10.0 * self.text_similarity(a, b)
+        # A headline names who the story is about: a name in one headline that the other
+        # report never mentions points to two events (two TikTok stories in one week).
+        parts["conflict"] = -self._conflict(a, b)
+        return sum(parts.values()), parts
+
+    def _conflict(self, a: Features, b: Features) -> float:
+        missing_a = sum(1 for n in self._title_names(a) if not _mentions(b, n))
+        missing_b = sum(1 for n in self._title_names(b) if not _mentions(a, n))
+        penalty = 1.5 * (missing_a + missing_b)
+        if missing_a and missing_b:
+            penalty += 1.5  # each headline is about someone the other never names
+        if a.topics and b.topics and not a.topics & b.topics:
+            penalty += 2.0  # the tagger sees different subjects
+        return penalty
+
+    def _title_names(self, f: Features) -> frozenset[str]:
+        # A German headline capitalises every noun; "Trump" is a name there if some
+        # report of the batch uses it as one.
+        return f.title_names | (f.title_caps & self.known_names)
+
+
+def _mentions(f: Features, name: str) -> bool:
+    if name.startswith(("e:", "p:", "t:")):
+        return name in f.concepts
+    return name in f.caps or name in f.names or _stem(name) in f.stems
+
+
+def _near_amounts(x: Iterable[str], y: Iterable[str]) -> int:
+    """Large amounts within 10% of each other ("533 million" vs "mehr als 500 Millionen")."""
+    xs = [float(k[1:]) for k in x if float(k[1:]) >= 1e5]
+    ys = [float(k[1:]) for k in y if float(k[1:]) >= 1e5]
+    return sum(1 for u in xs if any(0.9 <= u / v <= 1.1 for v in ys))
+
+
+def pair_score(a: Features, b: Features, lex: Lexicon | None = None) -> tuple[float, dict[str, float]]:
+    """Evidence that two reports are one event, outside any batch (for tests and tuning)."""
+    return _Scorer(lex or load_lexicon(), [{}, {}]).score(a, b)
+
+
+# ---------------------------------------------------------------------------
+# Grouping
+
+
+def _when(t: TaggedItem) -> datetime:
+    dt = t.article.published or t.item.first_seen
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+def _blocking_keys(f: Features) -> Iterable[str]:
+    """Keys rare enough to find candidates by: numbers, entities, names, headline words."""
+    yield from f.numbers
+    yield from (c for c in f.concepts if c.startswith(("e:", "p:")))
+    yield from ("n:" + n for n in f.caps)
+    yield from ("s:" + s for s in f.title_stems)
+
+
+def _df_keys(f: Features) -> Iterable[str]:
+    yield from f.numbers
+    yield from f.concepts
+    yield from ("n:" + n for n in f.caps)
+    yield from ("s:" + s for s in f.stems)
+
+
+class _UnionFind:
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
+        self.members: dict[int, list[int]] = {i: [i] for i in range(n)}
+
+    def find(self, x: int) -> int:
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return
+        if len(self.members[ra]) < len(self.members[rb]):
+            ra, rb = rb, ra
+        self.parent[rb] = ra
+        self.members[ra].extend(self.members.pop(rb))
+
+
+def batch_scorer(feats: Sequence[Features], params: MergeParams, lex: Lexicon) -> _Scorer:
+    """A scorer whose key weights reflect how common each key is around each report's date."""
+    window = params.window.total_seconds()
+    times: dict[str, list[float]] = defaultdict(list)
+    keys = [set(_df_keys(f)) for f in feats]
+    stamps = [f.when.timestamp() for f in feats]
+    for ks, t in zip(keys, stamps):
+        for k in ks:
+            times[k].append(t)
+    for ts in times.values():
+        ts.sort()
+    local_df = []
+    for ks, t in zip(keys, stamps):
+        d = {}
+        for k in ks:
+            ts = times[k]
+            if len(ts) > 1:
+                d[k] = bisect_right(ts, t + window) - bisect_left(ts, t - window)
+        local_df.append(d)
+    gram_df: dict[str, int] = defaultdict(int)
+    for f in feats:
+        for g in f.grams:
+            gram_df[g] += 1
+    scorer = _Scorer(lex, local_df, gram_df)
+    scorer.known_names = frozenset().union(*(f.names for f in feats)) if feats else frozenset()
+    return scorer
+
+
+def _need(params: MergeParams, a: Features, b: Features) -> float:
+    days = abs((a.when - b.when).total_seconds()) / 86400.0
+    base = params.same_language if a.lang == b.lang else params.cross_language
+    return base + params.days_penalty * days
+
+
+def candidate_pairs(feats: Sequence[Features], params: MergeParams) -> set[tuple[int, int]]:
+    """Pairs that share a rare key and lie within the time window (blocking)."""
+    window = params.window.total_seconds()
+    cap = max(params.max_block, len(feats) // 20)
+    index: dict[str, list[int]] = defaultdict(list)
+    for i, f in enumerate(feats):
+        for k in set(_blocking_keys(f)):
+            index[k].append(i)
+    stamps = [f.when.timestamp() for f in feats]
+    candidates: set[tuple[int, int]] = set()
+    for posting in index.values():
+        if len(posting) < 2 or len(posting) > cap:
+            continue
+        posting.sort(key=stamps.__getitem__)
+        for x, i in enumerate(posting):
+            ti = stamps[i]
+            for j in posting[x + 1:]:
+                if stamps[j] - ti > window:
+                    break
+                candidates.add((i, j) if i < j else (j, i))
+    return candidates
+
+
+def group_indices(
+    feats: Sequence[Features], params: MergeParams = MergeParams(), lex: Lexicon | None = None
+) -> list[list[int]]:
+    """Groups of indices into ``feats`` that report one event, each in input order."""
+    lex = lex or load_lexicon()
+    scorer = batch_scorer(feats, params, lex)
+    scores: dict[tuple[int, int], float] = {}
+    edges: list[tuple[float, int, int]] = []
+    for i, j in sorted(candidate_pairs(feats, params)):
+        s, _ = scorer.score(feats[i], feats[j], i, j)
+        need = _need(params, feats[i], feats[j])
+        scores[(i, j)] = s / need
+        if s >= need:
+            edges.append((s / need, i, j))
+    edges.sort(key=lambda e: (-e[0], e[1], e[2]))
+    uf = _UnionFind(len(feats))
+    for _, i, j in edges:
+        ri, rj = uf.find(i), uf.find(j)
+        if ri == rj:
+            continue
+        mi, mj = uf.members[ri], uf.members[rj]
+        if len(mi) > 1 or len(mj) > 1:
+            # average link: most pairs across the two groups must be near the threshold,
+            # so one strong link cannot chain two events together
+            linked = sum(
+                1 for x in mi for y in mj
+                if scores.get((x, y) if x < y else (y, x), 0.0) >= params.group_floor
+            )
+            if linked < params.link_ratio * len(mi) * len(mj):
+                continue
+        uf.union(i, j)
+    groups: dict[int, list[int]] = defaultdict(list)
+    for i in range(len(feats)):
+        groups[uf.find(i)].append(i)
+    return sorted(groups.values(), key=lambda g: g[0])
+
+
+# ---------------------------------------------------------------------------
+# Stories
+
+
+def _lead_key(t: TaggedItem, prefer_language: str | None, pos: int) -> tuple:  # type: ignore[type-arg]
+    a = t.article
+    text_len = len(a.text or "")
+    return (
+        0 if a.kind == "seed" else 1,
+        0 if text_len >= 200 else 1,  # a report with a real body beats a bare headline
+        0 if prefer_language and a.language == prefer_language else 1,
+        -min(text_len, 5000),
+        _when(t),
+        pos,
+    )
+
+
+def _ordered_union(values: Iterable[str], order: Sequence[str] | None) -> tuple[str, ...]:
+    seen = list(dict.fromkeys(values))
+    if order is None:
+        return tuple(seen)
+    rank = {v: i for i, v in enumerate(order)}
+    return tuple(sorted(seen, key=lambda v: (rank.get(v, len(rank)), seen.index(v))))
+
+
+def build_story(
+    members: Sequence[TaggedItem], *, prefer_language: str | None = None, topic_order: Sequence[str] | None = None
+) -> Story:
+    """One story from the reports of one event: the best report leads, the rest follow."""
+    ordered = sorted(
+        enumerate(members), key=lambda p: _lead_key(p[1], prefer_language, p[0])
+    )
+    lead = ordered[0][1]
+    also = tuple(t for _, t in ordered[1:])
+    everyone = (lead,) + also
+    topics = _ordered_union((tp for t in everyone for tp in t.tags.topics), topic_order)
+    evidence: dict[str, tuple[str, ...]] = {}
+    for topic in topics:
+        phrases = [p for t in everyone for p in t.tags.evidence.get(topic, ())]
+        if phrases:
+            evidence[topic] = tuple(dict.fromkeys(phrases))
+    watchlist = tuple(dict.fromkeys(w for t in everyone for w in t.watchlist))
+    return Story(lead=lead, also=also, topics=topics, evidence=evidence, watchlist=watchlist)
+
+
+def item_features(t: TaggedItem, lex: Lexicon | None = None) -> Features:
+    a = t.article
+    return features(a.title, a.text, (a.language or "en")[:2].lower(), _when(t), lex, t.tags.topics)
+
+
+def merge_stories(
+    items: Sequence[TaggedItem],
+    *,
+    prefer_language: str | None = None,
+    topic_order: Sequence[str] | None = None,
+    params: MergeParams | None = None,
+) -> list[Story]:
+    """Group reports of one event into stories, in the order their first report came in.
+
+    ``prefer_language`` picks the lead among equally good reports (the reader's language);
+    ``topic_order`` (the taxonomy's) orders the merged topics. Summary and rank stay unset:
+    they are later stages.
+    """
+    lex = load_lexicon()
+    feats = [item_features(t, lex) for t in items]
+    groups = group_indices(feats, params or MergeParams(), lex)
+    return [
+        build_story([items[i] for i in g], prefer_language=prefer_language, topic_order=topic_order)
+        for g in groups
+    ]
