@@ -30,6 +30,10 @@ def normalize_text(text: str) -> str:
     return _CONTROL.sub("", text)
 
 
+# Markup a scraper left behind (pixel <img>, <noscript>): the text is what we keep.
+_HTML_TAG = re.compile(r"<(?:script|style|noscript)\b.*?</(?:script|style|noscript)>|"
+                       r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]{0,500})?/?>", re.S | re.I)
+
 _SPACES = re.compile(r"[ ]{2,}")
 
 
@@ -184,7 +188,7 @@ def _paragraphs(text: str) -> list[str]:
 
 def clean_article(raw: str, *, title: str | None = None) -> Cleaned:
     """Recover the title and drop boilerplate; ``title`` (from front matter) wins if given."""
-    text = html.unescape(normalize_text(raw))
+    text = html.unescape(_HTML_TAG.sub(" ", normalize_text(raw)))
     pars = _paragraphs(text)
 
     # Leading residue: tracking pixels, empty bullets, lone credits.

@@ -11,6 +11,9 @@ import re
 
 _WORDS = re.compile(r"[a-zäöüßéèàáóúñç]+")
 
+_DE_SHAPE = re.compile(r"sch|(?:ung|keit|heit|schaft|lich|isch|tz)(?:en)?$")
+_EN_SHAPE = re.compile(r"(?:tion|ing|ed|ly|ness|ship)s?$")
+
 _STOPWORDS: dict[str, frozenset[str]] = {
     "de": frozenset(
         "der die das und ist nicht ein eine einer einen dem den des mit auf für von zu im "
@@ -35,9 +38,12 @@ def detect_language(text: str, default: str = "en") -> str:
     words = _WORDS.findall(text[:5000].lower())
     if not words:
         return default
-    scores = {lang: sum(1 for w in words if w in stop) for lang, stop in _STOPWORDS.items()}
-    # Umlauts and ß are strong German evidence even in short headlines.
+    scores: dict[str, float] = {lang: sum(1 for w in words if w in stop) for lang, stop in _STOPWORDS.items()}
+    # Umlauts and ß are strong German evidence even in short headlines; word shapes
+    # ("-ung", "sch", "-tion", "-ing") decide when there are no function words.
     scores["de"] += sum(1 for w in words if any(c in w for c in "äöüß"))
+    scores["de"] += 0.5 * sum(1 for w in words if _DE_SHAPE.search(w))
+    scores["en"] += 0.5 * sum(1 for w in words if _EN_SHAPE.search(w))
     best = max(scores, key=lambda k: scores[k])
     if scores[best] == 0:
         return default
