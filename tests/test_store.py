@@ -1,0 +1,82 @@
+"""The SQLite store and item selection, on a real SQLite file."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from newsletter.exceptions import StoreError
+from newsletter.identity import canonical_url
+from newsletter.select import issue_id, period_ending, select_items
+from newsletter.store import MIGRATIONS, IssueRecord, Store
+from newsletter.types import Article
+
+UTC = timezone.utc
+T0 = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
+
+
+def art(title: str, *, guid: str | None = None, url: str | None = None,
+        published: datetime | None = None, kind: str = "feed") -> Article:
+    return Article(kind=kind, source="Wire", title=title, text="t", url=url,  # type: ignore[arg-type]
+                   published=published, guid=guid, feed_url="http://f")
+
+
+def test_identity_rules() -> None:
+    assert art("a", guid="g1", url="https://x/1").key == "guid:g1"
+    assert art("a", url="https://X.example/p?utm_source=a&id=1&fbclid=z").key == \
+        "url:https://x.example/p?id=1"
+    assert art("Same Title").key == art("same  title").key
+    assert canonical_url("https://x.example/a?gclid=1#frag") == "https://x.example/a"
+
+
+def test_first_seen_kept_and_schema_versioned(tmp_path: Path) -> None:
+    p = tmp_path / "s.sqlite3"
+    with Store(p) as s:
+        r = s.upsert_articles([art("one", guid="1"), art("two", guid="2")], T0)
+        assert (r.seen, r.new) == (2, 2)
+        r2 = s.upsert_articles([Article(kind="feed", source="Wire", title="one (updated)",
+                                        text="t2", guid="1")], T0 + timedelta(days=1))
+        assert r2.new == 0
+        it = s.item("guid:1")
+        assert it is not None and it.first_seen == T0 and it.article.title == "one (updated)"
+    db = sqlite3.connect(p)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_newer_schema_refused(tmp_path: Path) -> None:
+    p = tmp_path / "s.sqlite3"
+    Store(p).close()
+    db = sqlite3.connect(p)
+    db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 5}")
+    db.close()
+    with pytest.raises(StoreError, match="newer"):
+        Store(p)
+
+
+def test_selection_rules(tmp_path: Path) -> None:
+    period = period_ending(T0, 7, UTC)
+    assert period.issue == issue_id(T0, UTC) == "2026-W48"
+    with Store(tmp_path / "s.sqlite3") as s:
+        s.upsert_articles([
+            art("fresh", guid="fresh", published=T0 - timedelta(days=2)),
+            art("undated", guid="undated"),
+            art("ancient", guid="ancient", published=T0 - timedelta(days=60)),
+            art("old seed", guid="seed.txt", kind="seed", published=T0 - timedelta(days=900)),
+        ], T0 - timedelta(days=1))
+        s.upsert_articles([art("future", guid="later")], T0 + timedelta(days=1))
+        items = select_items(s.items_for_issue(period.issue, T0), period, max_age_days=14)
+        keys = {i.key for i in items}
+        assert keys == {"guid:fresh", "guid:undated", "seed:seed.txt"}
+        s.record_issue(IssueRecord(issue=period.issue, title="t", period_start=period.start,
+                                   period_end=period.end, built_at=T0, files=(), stories=3,
+                                   alerts=0), [i.key for i in items])
+        nxt = period_ending(T0 + timedelta(days=7), 7, UTC)
+        later = select_items(s.items_for_issue(nxt.issue, nxt.end), nxt, 14)
+        assert {i.key for i in later} == {"guid:later"}
+        again = select_items(s.items_for_issue(period.issue, T0), period, 14)
+        assert {i.key for i in again} == keys
+        assert [r.issue for r in s.issues()] == ["2026-W48"]
