@@ -1,0 +1,205 @@
+"""Merging reports of one event into stories (issue 5).
+
+The reports below are written for these tests (no evaluation-set text): each case pairs
+what should merge with a near miss that must not.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from newsletter.cluster import features, load_lexicon, merge_stories, pair_score
+from newsletter.types import Article, Item, TaggedItem, TagResult
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+
+
+def item(
+    key: str,
+    title: str,
+    text: str,
+    *,
+    lang: str = "en",
+    source: str = "Outlet",
+    days: float = 0.0,
+    kind: str = "feed",
+    topics: tuple[str, ...] = (),
+    evidence: dict[str, tuple[str, ...]] | None = None,
+    watchlist: tuple[str, ...] = (),
+) -> TaggedItem:
+    when = T0 + timedelta(days=days)
+    article = Article(kind=kind, source=source, title=title, text=text, language=lang,  # type: ignore[arg-type]
+                      published=when, guid=key, url=f"https://example.org/{key}")
+    return TaggedItem(item=Item(key=key, article=article, first_seen=when),
+                      tags=TagResult(topics=topics, evidence=evidence or {}), watchlist=watchlist)
+
+
+def groups(stories: list) -> list[set[str]]:  # type: ignore[type-arg]
+    return sorted(({t.item.key for t in (s.lead, *s.also)} for s in stories), key=lambda g: sorted(g))
+
+
+# Two reworded English reports of one fine, and a German one.
+FINE_EN_1 = item(
+    "fine-en-1",
+    "Norway's data regulator fines Grindr NOK 65 million over ad sharing",
+    "The Norwegian Data Protection Authority, Datatilsynet, has fined the dating app Grindr "
+    "65 million crowns for passing users' location and sexual orientation to advertising partners "
+    "without valid consent. Grindr said it would appeal the decision.",
+    source="Reuters", topics=("enforcement", "tracking"),
+)
+FINE_EN_2 = item(
+    "fine-en-2",
+    "Grindr hit with $7.1m fine in Norway for sharing user data with advertisers",
+    "Datatilsynet, Norway's privacy watchdog, says Grindr shared GPS location, age and the fact "
+    "that people use the app with ad-tech firms. The 65 million crown penalty is the largest the "
+    "Norwegian regulator has imposed. The company plans to appeal.",
+    source="The Verge", days=0.5, topics=("enforcement", "tracking"),
+)
+FINE_DE = item(
+    "fine-de",
+    "Norwegen: 65 Millionen Kronen Bußgeld gegen Grindr",
+    "Die norwegische Datenschutzbehörde Datatilsynet hat gegen die Dating-App Grindr ein Bußgeld "
+    "von 65 Millionen Kronen verhängt. Die App habe Standortdaten und die sexuelle Orientierung "
+    "ihrer Nutzer ohne wirksame Einwilligung an Werbepartner weitergegeben.",
+    lang="de", source="heise online", days=1, topics=("enforcement", "tracking"),
+)
+
+
+def test_reworded_reports_in_one_language_merge() -> None:
+    stories = merge_stories([FINE_EN_1, FINE_EN_2])
+    assert groups(stories) == [{"fine-en-1", "fine-en-2"}]
+
+
+def test_english_and_german_report_of_one_event_merge() -> None:
+    stories = merge_stories([FINE_EN_1, FINE_DE])
+    assert groups(stories) == [{"fine-en-1", "fine-de"}]
+
+
+def test_three_reports_become_one_story_with_others_in_also() -> None:
+    stories = merge_stories([FINE_EN_1, FINE_EN_2, FINE_DE])
+    assert len(stories) == 1
+    story = stories[0]
+    assert {t.item.key for t in story.also} | {story.lead.item.key} == {"fine-en-1", "fine-en-2", "fine-de"}
+    assert len(story.also) == 2
+
+
+def test_two_events_about_one_company_in_one_week_stay_apart() -> None:
+    ban = item(
+        "tiktok-ban",
+        "Canada orders TikTok to wind down its business in the country",
+        "Canada's industry minister ordered TikTok Technology Canada to dissolve after a national "
+        "security review of the Chinese-owned app. Canadians can keep using the app itself. "
+        "TikTok said it would challenge the order in court.",
+        source="BBC News", topics=("bans",),
+    )
+    breach = item(
+        "tiktok-breach",
+        "TikTok says hackers hijacked accounts of celebrities through direct messages",
+        "A malicious link sent through TikTok's direct messages took over a small number of "
+        "high-profile accounts, including that of a news network, the company said on Thursday. "
+        "TikTok said it had stopped the attack and restored the accounts.",
+        source="The Verge", days=3, topics=("breaches",),
+    )
+    ban_de = item(
+        "tiktok-ban-de",
+        "Kanada löst TikToks Landesgesellschaft auf",
+        "Nach einer Sicherheitsprüfung hat die kanadische Regierung angeordnet, dass TikTok seine "
+        "Niederlassung in Kanada schließen muss. Die App selbst bleibt für Kanadier verfügbar; "
+        "TikTok will gerichtlich gegen die Anordnung vorgehen.",
+        lang="de", source="Der Spiegel", days=1, topics=("bans",),
+    )
+    stories = merge_stories([ban, breach, ban_de])
+    assert groups(stories) == [{"tiktok-ban", "tiktok-ban-de"}, {"tiktok-breach"}]
+
+
+def test_same_reports_far_apart_in_time_do_not_merge() -> None:
+    later = item("fine-en-2", FINE_EN_2.article.title, FINE_EN_2.article.text, days=60)
+    assert groups(merge_stories([FINE_EN_1, later])) == [{"fine-en-1"}, {"fine-en-2"}]
+
+
+def test_seed_wins_as_lead_over_a_longer_feed_item() -> None:
+    seed = item(
+        "seed.md",
+        "Grindr fined 65 million crowns in Norway",
+        "Datatilsynet fined Grindr 65 million crowns for sharing location data with advertisers "
+        "without valid consent.",
+        kind="seed", source="Seeds", days=0.2,
+    )
+    stories = merge_stories([FINE_EN_2, seed])
+    assert len(stories) == 1
+    assert stories[0].lead.item.key == "seed.md"
+    assert [t.item.key for t in stories[0].also] == ["fine-en-2"]
+
+
+def test_preferred_language_leads_between_equal_reports() -> None:
+    stories = merge_stories([FINE_EN_1, FINE_DE], prefer_language="de")
+    assert stories[0].lead.item.key == "fine-de"
+    stories = merge_stories([FINE_DE, FINE_EN_1], prefer_language="en")
+    assert stories[0].lead.item.key == "fine-en-1"
+
+
+def test_topics_in_taxonomy_order_evidence_and_watchlist_are_merged() -> None:
+    a = item("a", FINE_EN_1.article.title, FINE_EN_1.article.text, topics=("tracking",),
+             evidence={"tracking": ("advertising partners",)}, watchlist=("Grindr",))
+    b = item("b", FINE_DE.article.title, FINE_DE.article.text, lang="de", days=1,
+             topics=("enforcement", "tracking"),
+             evidence={"enforcement": ("Bußgeld",), "tracking": ("Werbepartner",)},
+             watchlist=("Grindr", "Datatilsynet"))
+    (story,) = merge_stories([a, b], topic_order=["data-access", "enforcement", "tracking"])
+    assert story.topics == ("enforcement", "tracking")
+    assert story.evidence["enforcement"] == ("Bußgeld",)
+    assert set(story.evidence["tracking"]) == {"advertising partners", "Werbepartner"}
+    assert story.watchlist == ("Grindr", "Datatilsynet")
+    assert story.summary is None and story.rank.score == 0.0
+
+
+def test_unrelated_items_stay_alone_and_keep_input_order() -> None:
+    x = item("x", "Apple delays its child safety features after criticism",
+             "Apple said it would take more time to collect input before releasing the photo "
+             "scanning features it announced last month.", topics=("surveillance",))
+    y = item("y", "Berlin verbietet Gesichtserkennung an Bahnhöfen",
+             "Der Berliner Senat untersagt der Polizei, Kameras mit automatischer "
+             "Gesichtserkennung an Bahnhöfen einzusetzen.", lang="de", days=1)
+    stories = merge_stories([y, x])
+    assert [s.lead.item.key for s in stories] == ["y", "x"]
+    assert merge_stories([]) == []
+
+
+@pytest.mark.parametrize(
+    "text, key",
+    [
+        ("a fine of EUR 345m was imposed", "#3.45e+08"),
+        ("ein Bußgeld von 345 Millionen Euro", "#3.45e+08"),
+        ("a 345-million-euro fine", "#3.45e+08"),
+        ("it paid 1.2 billion dollars", "#1.2e+09"),
+        ("es zahlte 1,2 Milliarden Euro", "#1.2e+09"),
+        ("es zahlte 1,2 Mrd. Euro", "#1.2e+09"),
+        ("£183m", "#1.83e+08"),
+        ("data of 533 million users", "#5.33e+08"),
+        ("nine million customers", "#9e+06"),
+        ("drei Milliarden Fotos", "#3e+09"),
+        ("around 500,000 customers", "#5e+05"),
+        ("rund einer halben Million Kunden", "#5e+05"),
+        ("rund 500.000 Kunden", "#5e+05"),
+    ],
+)
+def test_amounts_in_both_languages_become_one_key(text: str, key: str) -> None:
+    f = features("", text, "de" if "Euro" in text or "Kunden" in text or "Fotos" in text else "en", T0)
+    assert key in f.numbers
+
+
+def test_years_are_not_amounts() -> None:
+    f = features("", "In 2021 the law changed.", "en", T0)
+    assert not f.numbers and f.years == {"y:2021"}
+
+
+def test_lexicon_aligns_german_and_english_terms() -> None:
+    lex = load_lexicon()
+    en = features("", "The data protection authority fined the company under the GDPR.", "en", T0, lex)
+    de = features("", "Die Datenschutzbehörde verhängte ein Bußgeld nach der DSGVO.", "de", T0, lex)
+    shared = en.concepts & de.concepts
+    assert {"e:gdpr", "t:data-protection-authority", "t:fine"} <= shared
+    score, parts = pair_score(en, de, lex)
+    assert parts["entities"] > 0 and parts["terms"] > 0
