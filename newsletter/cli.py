@@ -92,7 +92,14 @@ def do_build(config: Any, now: datetime, out: Path | None, offline: bool, quiet:
     def feed_error(fe: Any) -> None:
         click.echo(f"feed failed: {fe.feed} ({fe.url}): {fe.error}", err=True)
 
-    report = build(config, now=now, out_dir=out, offline=offline, on_feed_error=feed_error)
+    fetcher = None
+    if not offline and not quiet:  # a bar on a terminal, plain lines in cron mails (issue 3)
+        from .pipeline import default_fetcher
+        from .progress import terminal_progress
+
+        fetcher = default_fetcher(progress=terminal_progress())
+    report = build(config, now=now, out_dir=out, offline=offline, on_feed_error=feed_error,
+                   fetcher=fetcher)
     for p in report.rendered.paths:
         click.echo(p)
     c = report.counts
@@ -148,6 +155,95 @@ def tag(config_path: Path, explain: bool) -> None:
     code = run_tag(sys.stdin, sys.stdout, sys.stderr, Tagger.load(user_topics=user_topics),
                    explain=explain)
     sys.exit(code)
+
+
+@cli.group()
+def feeds() -> None:
+    """Check the configured feeds, import them from OPML, export them to OPML.
+
+    \b
+    Example:
+      newsletter feeds check
+      newsletter feeds import subscriptions.opml
+      newsletter feeds export > feeds.opml
+    """
+
+
+@feeds.command("check")
+@config_option
+@now_option
+@click.option("--force", is_flag=True,
+              help="Also fetch feeds that asked not to be fetched yet (Retry-After, max-age).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress display.")
+@handle_errors
+def feeds_check(config_path: Path, now_text: str | None, force: bool, quiet: bool) -> None:
+    """Fetch every feed once and print its health: status, items, last success, error.
+
+    The items fetched are stored as a build would store them. Exit status 0 when
+    every feed is fine, 1 when any failed.
+
+    \b
+    Example:
+      newsletter feeds check --config ~/privacy/feeds.yaml
+    """
+    from .health import check_feeds, format_table
+    from .ingest.fetch import HttpFetcher
+    from .progress import terminal_progress
+
+    config = load(config_path)
+    fetcher = HttpFetcher(progress=None if quiet else terminal_progress(),
+                          honour_retry_after=not force)
+    rows = check_feeds(config, now=parse_now(now_text, config), fetcher=fetcher)
+    click.echo(format_table(rows, tz=config.tz))
+    sys.exit(1 if any(r.failed for r in rows) else 0)
+
+
+@feeds.command("import")
+@config_option
+@click.argument("opml_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Only list what would be added.")
+@handle_errors
+def feeds_import(config_path: Path, opml_file: Path, dry_run: bool) -> None:
+    """Add the feeds of an OPML file to feeds.yaml, keeping its comments and order.
+
+    New feeds are appended to the `feeds:` list; feeds whose URL is already there
+    are skipped; the edited file is validated before it replaces the old one.
+
+    \b
+    Example:
+      newsletter feeds import ~/Downloads/subscriptions.opml
+    """
+    from .opml import import_opml
+
+    added, skipped = import_opml(config_path, opml_file.read_bytes(), origin=str(opml_file),
+                                 dry_run=dry_run)
+    verb = "would add" if dry_run else "added"
+    for f in added:
+        click.echo(f"{verb}: {f.name} <{f.url}>")
+    click.echo(f"{len(added)} {verb}, {len(skipped)} already present", err=True)
+
+
+@feeds.command("export")
+@config_option
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file instead of stdout.")
+@handle_errors
+def feeds_export(config_path: Path, output: Path | None) -> None:
+    """Write the configured feeds as OPML 2.0, for another feed reader.
+
+    \b
+    Example:
+      newsletter feeds export -o feeds.opml
+    """
+    from .opml import export_opml
+
+    text = export_opml(config_path)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        from .atomic import write_atomic
+
+        write_atomic(output, text)
 
 
 def main() -> None:

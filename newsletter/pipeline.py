@@ -19,7 +19,7 @@ from typing import Callable, Sequence
 from .config import Config
 from .digest import DigestSettings, assemble
 from .ingest.feeds import FeedSource
-from .ingest.fetch import Fetcher, FeedResult
+from .ingest.fetch import Fetcher, FeedResult, FetchProgress
 from .ingest.seeds import read_seeds
 from .lock import run_lock
 from .render import render_digest, write_issue
@@ -44,10 +44,11 @@ def feed_sources(config: Config) -> list[FeedSource]:
     return [FeedSource(name=f.name, url=f.url, language=f.language) for f in config.feeds]
 
 
-def default_fetcher() -> Fetcher:
-    from .ingest.fetch import SimpleFetcher
+def default_fetcher(progress: FetchProgress | None = None) -> Fetcher:
+    """The concurrent, conditional HTTP fetcher (issue 3); ``progress`` sees each feed finish."""
+    from .ingest.fetch import HttpFetcher
 
-    return SimpleFetcher()
+    return HttpFetcher(progress=progress)
 
 
 def load_intro(config: Config) -> str | None:
@@ -64,13 +65,16 @@ def load_intro(config: Config) -> str | None:
 
 
 def fetch_feeds(config: Config, store: Store, now: datetime, fetcher: Fetcher) -> list[FeedResult]:
-    """Fetch every configured feed and record each one's health; never raises for one feed."""
-    results = fetcher.fetch_all(feed_sources(config))
-    for r in results:
-        store.record_feed(url=r.source.url, name=r.source.name, now=now, ok=r.error is None,
-                          status=r.status, error=r.error,
-                          items=None if r.not_modified else len(r.articles), etag=r.etag,
-                          last_modified=r.last_modified)
+    """Fetch every configured feed and record each one's health; never raises for one feed.
+
+    The stored validators (ETag, Last-Modified), permanent redirects and due times
+    go into the requests; feeds not due yet come back ``skipped`` and are not recorded.
+    """
+    from .health import feed_states, record_results
+
+    sources = feed_sources(config)
+    results = fetcher.fetch_all(sources, feed_states(store, sources), now=now)
+    record_results(store, results, now)
     return results
 
 
@@ -109,6 +113,12 @@ def build(config: Config, *, now: datetime, out_dir: Path | None = None, offline
         upserted = store.upsert_articles(articles, now)
 
         period = period_ending(now, settings.period_days, config.tz)
+        if not offline and config.feeds:
+            # the footer lists feeds failing for more than a week (issue 3)
+            from .health import long_failing, merge_feed_errors
+
+            errors = merge_feed_errors(errors, long_failing(
+                store, now, days=7, names={f.url: f.name for f in config.feeds}))
         items = select_items(store.items_for_issue(period.issue, now), period,
                              settings.max_age_days)
         tagged, tagger = tag_items(items, config)

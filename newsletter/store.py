@@ -83,6 +83,11 @@ MIGRATIONS: list[str] = [
         ok INTEGER
     );
     """,
+    # 2: feed health (issue 3): since when a feed has failed without a success in between,
+    # for the digest footer's "failing for more than a week"
+    """
+    ALTER TABLE feeds ADD COLUMN failing_since TEXT
+    """,
 ]
 
 
@@ -272,14 +277,15 @@ class Store:
                     "UPDATE feeds SET name=?, last_attempt=?, last_success=?, status=?, failures=0,"
                     " last_error=NULL, items_last=COALESCE(?, items_last),"
                     " etag=COALESCE(?, etag), last_modified=COALESCE(?, last_modified),"
-                    " moved_to=COALESCE(?, moved_to), retry_after=? WHERE url=?",
+                    " moved_to=COALESCE(?, moved_to), retry_after=?, failing_since=NULL WHERE url=?",
                     (name, now_s, now_s, status, items, etag, last_modified, moved_to,
                      to_iso(retry_after), url))
             else:
                 db.execute(
                     "UPDATE feeds SET name=?, last_attempt=?, status=?, failures=failures+1,"
-                    " last_error=?, retry_after=? WHERE url=?",
-                    (name, now_s, status, error, to_iso(retry_after), url))
+                    " last_error=?, retry_after=?, failing_since=COALESCE(failing_since, ?),"
+                    " moved_to=COALESCE(?, moved_to) WHERE url=?",
+                    (name, now_s, status, error, to_iso(retry_after), now_s, moved_to, url))
 
     def feeds(self) -> list[sqlite3.Row]:
         return self.db.execute("SELECT * FROM feeds ORDER BY name").fetchall()
