@@ -165,7 +165,7 @@ class Preview:
     def bar(self, issue: str | None, note: str | None = None) -> str:
         """The preview's own navigation, put above the email; inline styles, fixed colours."""
         link = "color:#a8d1ff;text-decoration:underline;margin-right:.9rem;white-space:nowrap"
-        parts = [f'<strong style="margin-right:.9rem">Preview{": " + html.escape(issue) if issue else ""}'
+        parts = [f'<strong style="margin-right:.9rem;white-space:nowrap">Preview{": " + html.escape(issue) if issue else ""}'
                  "</strong>",
                  f'<a style="{link}" href="/archive">All issues</a>']
         if issue:
