@@ -157,6 +157,38 @@ def tag(config_path: Path, explain: bool) -> None:
     sys.exit(code)
 
 
+@cli.command()
+@config_option
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535),
+              help="Port to listen on (0: any free port).")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to bind; anything but loopback also needs --allow-remote.")
+@click.option("--allow-remote", is_flag=True,
+              help="Allow a non-loopback --host (the preview has no login).")
+@click.option("--offline", is_flag=True, help="Rebuilds use seeds and stored items only.")
+@now_option
+@handle_errors
+def preview(config_path: Path, port: int, host: str, allow_remote: bool, offline: bool,
+            now_text: str | None) -> None:
+    """Serve the newest digest and the archive of past issues on 127.0.0.1.
+
+    Shows each issue as the email will look, its plain-text and Markdown versions,
+    and a Rebuild button (or ?rebuild=1) that builds the current week again.
+    Template edits show on reload. Prints the URL; runs until stopped (Ctrl-C).
+
+    \b
+    Example:
+      newsletter preview --port 8000 --offline
+    """
+    from .preview import serve
+
+    config = load(config_path)
+    fixed = parse_now(now_text, config) if now_text else None
+    serve(config, host=host, port=port, allow_remote=allow_remote, offline=offline,
+          clock=(lambda: fixed) if fixed else None,  # type: ignore[return-value,misc]
+          announce=lambda s: click.echo(s))
+
+
 @cli.group()
 def feeds() -> None:
     """Check the configured feeds, import them from OPML, export them to OPML.

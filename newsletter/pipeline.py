@@ -138,6 +138,12 @@ def build(config: Config, *, now: datetime, out_dir: Path | None = None, offline
             intro_markdown=load_intro(config))
         docs = render_digest(digest, tz=config.tz, templates_dir=config.templates_dir)
         rendered = write_issue(out, period.issue, docs)
+        # The archive (index.html, feed.xml; issue 7) is read from the folder, so it lists
+        # the issue just written; each file is replaced atomically. Before record_issue:
+        # if it fails, the issue is not marked built and the next build redoes both.
+        from .archive import write_archive
+
+        write_archive(out, title=settings.title, tz=config.tz, templates_dir=config.templates_dir)
         store.record_issue(
             IssueRecord(issue=period.issue, title=settings.title, period_start=period.start,
                         period_end=period.end, built_at=now, files=rendered.paths,
