@@ -399,7 +399,10 @@ class _Scorer:
         )
         parts["numbers"] += 1.5 * _near_amounts(a.numbers - shared_numbers, b.numbers - shared_numbers)
         shared_concepts = a.concepts & b.concepts
-        parts["entities"] = sum(1.5 * w(c) for c in shared_concepts if c in self.lex.entities)
+        # a named law or authority pins an event down better than a country does
+        parts["entities"] = sum(
+            (1.0 if c.startswith("p:") else 2.0) * w(c) for c in shared_concepts if c in self.lex.entities
+        )
         parts["terms"] = sum(0.5 * w(c) for c in shared_concepts if c not in self.lex.entities)
         if a.lang == b.lang:
             # a name must be a name in one report (mid-sentence capital, mixed case,
