@@ -79,6 +79,7 @@ def _split(text: str) -> list[str]:
     return _TOKEN_RE.findall(_unabbreviate(text))
 
 
+@lru_cache(maxsize=100_000)
 def _norm_token(tok: str) -> str:
     return _fold(tok).replace(".", "")
 
@@ -93,6 +94,7 @@ class Lexicon:
     suffixes: tuple[tuple[str, str], ...]  # (suffix, concept id)
     phrases: Mapping[tuple[str, ...], tuple[str, ...]]  # token sequence -> concept ids
     max_phrase: int
+    phrase_starts: frozenset[str]  # first tokens of the phrases: most positions skip the search
     entities: frozenset[str]  # concept ids of places ("p:") and entities ("e:"): strong evidence
     number_words: Mapping[str, float]
     magnitudes: Mapping[str, float]
@@ -147,6 +149,7 @@ def _lexicon_from_mapping(data: Mapping[str, object]) -> Lexicon:
         suffixes=tuple(suffixes),
         phrases={k: tuple(dict.fromkeys(v)) for k, v in phrases.items()},
         max_phrase=max((len(k) for k in phrases), default=1),
+        phrase_starts=frozenset(k[0] for k in phrases),
         entities=frozenset(entities),
         number_words=words,
         magnitudes=mags,
@@ -282,6 +285,9 @@ def features(
         covered: set[int] = set()
         i = 0
         while i < len(toks):  # phrases first, longest match
+            if toks[i][1] not in lex.phrase_starts:
+                i += 1
+                continue
             for n in range(min(lex.max_phrase, len(toks) - i), 1, -1):
                 key = tuple(t[1] for t in toks[i:i + n])
                 cids = lex.phrases.get(key)
