@@ -278,6 +278,99 @@ def feeds_export(config_path: Path, output: Path | None) -> None:
         write_atomic(output, text)
 
 
+# --- delivery (issue 6) ---------------------------------------------------------------
+
+
+def _report_failure(f: Any) -> None:
+    kind = "refused" if f.permanent else "failed (will be retried by the next send)"
+    click.echo(f"newsletter: delivery to {f.recipient} {kind}: {f.reason}", err=True)
+
+
+@cli.command()
+@config_option
+@click.option("--issue", "issue_id", metavar="ID", help="The issue to send, e.g. 2026-W47 "
+              "(default: the newest built).")
+@click.option("--dry-run", is_flag=True, help="Write <issue>.eml next to the digest; send nothing.")
+@click.option("--force", is_flag=True, help="Send also to recipients who already have this issue.")
+@handle_errors
+def send(config_path: Path, issue_id: str | None, dry_run: bool, force: bool) -> None:
+    """Email a built issue as text + HTML to the config's recipients.
+
+    Never sends an issue twice to the same recipient (unless --force); a failed
+    delivery is kept and the next send completes it. Exit status 1 when any
+    recipient could not be reached. SMTP credentials come from the environment
+    variables named by email.smtp.username_env and password_env.
+
+    \b
+    Example:
+      SMTP_PASSWORD=... newsletter send --issue 2026-W47
+      newsletter send --dry-run     # writes digests/<issue>.eml
+    """
+    from .deliver import send_issue
+
+    config = load(config_path)
+    report = send_issue(config, issue=issue_id, dry_run=dry_run, force=force,
+                        on_failure=_report_failure)
+    if report.eml is not None:
+        click.echo(report.eml)
+    click.echo(f"newsletter: {report.summary()}", err=True)
+    sys.exit(0 if report.ok else 1)
+
+
+@cli.command()
+@config_option
+@now_option
+@click.option("--wait", "lock_wait", type=click.FloatRange(0), default=600, show_default=True,
+              metavar="SECONDS", help="How long to wait for another run to finish before giving up.")
+@handle_errors
+def run(config_path: Path, now_text: str | None, lock_wait: float) -> None:
+    """Build the current issue, then send it: the one line a crontab needs.
+
+    Quiet on success when stdout is not a terminal, so cron mails only on trouble.
+    Two runs never overlap: the second waits (--wait), then exits 1.
+
+    \b
+    Example (crontab, Mondays 07:00):
+      0 7 * * mon  cd ~/newsletter && newsletter run
+    """
+    from .deliver import run_once
+
+    config = load(config_path)
+    quiet = not sys.stdout.isatty()
+
+    def feed_error(fe: Any) -> None:
+        click.echo(f"feed failed: {fe.feed} ({fe.url}): {fe.error}", err=True)
+
+    report = run_once(config, now=parse_now(now_text, config), lock_wait=lock_wait,
+                      on_feed_error=feed_error, on_failure=_report_failure)
+    if not quiet or not report.ok:
+        for p in report.build.rendered.paths:
+            click.echo(p)
+        click.echo(f"newsletter: {report.send.summary()}", err=True)
+    sys.exit(0 if report.ok else 1)
+
+
+@cli.command()
+@config_option
+@handle_errors
+def schedule(config_path: Path) -> None:
+    """Run `newsletter run` on the config's schedule, in the foreground.
+
+    Uses newsletter.schedule (crontab syntax) in newsletter.timezone, daylight-saving
+    changes included. A run missed while the machine was off is made up once at
+    start. Stops on SIGTERM or Ctrl-C after the run in flight (a second signal
+    abandons it).
+
+    \b
+    Example:
+      newsletter schedule --config ~/newsletter/feeds.yaml
+    """
+    from .schedule import serve
+
+    logging.getLogger("newsletter.schedule").setLevel(logging.INFO)
+    sys.exit(serve(load(config_path)))
+
+
 def main() -> None:
     cli(prog_name="newsletter")
 

@@ -10,6 +10,7 @@ point leaves either the old state or the new one.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -92,14 +93,16 @@ def tag_items(items: Sequence, config: Config) -> tuple[list[TaggedItem], object
 
 
 def build(config: Config, *, now: datetime, out_dir: Path | None = None, offline: bool = False,
-          fetcher: Fetcher | None = None, lock_wait: float = 60.0,
+          fetcher: Fetcher | None = None, lock_wait: float = 60.0, lock: bool = True,
           on_feed_error: Callable[[FeedError], None] | None = None) -> BuildReport:
     """Build the issue of the period that ends at ``now`` and write its four files."""
     from .rank import RankWeights
 
     settings = config.settings
     out = out_dir if out_dir is not None else config.output_dir
-    with run_lock(config.state_path, wait=lock_wait), Store(config.state_path) as store:
+    # lock=False: the caller (`run`) already holds the run lock across build and send.
+    held = run_lock(config.state_path, wait=lock_wait) if lock else contextlib.nullcontext()
+    with held, Store(config.state_path) as store:
         articles: list[Article] = list(read_seeds(config.seeds_dir))
         errors: list[FeedError] = []
         if not offline and config.feeds:

@@ -289,3 +289,35 @@ class Store:
 
     def feeds(self) -> list[sqlite3.Row]:
         return self.db.execute("SELECT * FROM feeds ORDER BY name").fetchall()
+
+    # --- deliveries and runs (issue 6) ------------------------------------------------
+
+    def delivered_to(self, issue: str) -> dict[str, datetime]:
+        """Recipients (lower-cased) who have this issue, with when it was sent."""
+        rows = self.db.execute("SELECT recipient, sent_at FROM deliveries WHERE issue = ?",
+                               (issue,)).fetchall()
+        return {r["recipient"].lower(): from_iso(r["sent_at"]) for r in rows}  # type: ignore[misc]
+
+    def record_delivery(self, issue: str, recipient: str, sent_at: datetime,
+                        message_id: str | None) -> None:
+        """Committed right after the server accepted the message, before the next recipient."""
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO deliveries (issue, recipient, sent_at, message_id)"
+                       " VALUES (?,?,?,?)", (issue, recipient.lower(), to_iso(sent_at), message_id))
+
+    def start_run(self, command: str, started_at: datetime) -> int:
+        with self.transaction() as db:
+            cur = db.execute("INSERT INTO runs (command, started_at) VALUES (?, ?)",
+                             (command, to_iso(started_at)))
+        return int(cur.lastrowid or 0)
+
+    def finish_run(self, run_id: int, finished_at: datetime, ok: bool) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE runs SET finished_at = ?, ok = ? WHERE id = ?",
+                       (to_iso(finished_at), int(ok), run_id))
+
+    def last_successful_run(self, command: str) -> datetime | None:
+        """When the newest successful ``command`` run started (the scheduler's memory)."""
+        row = self.db.execute("SELECT max(started_at) FROM runs WHERE command = ? AND ok = 1",
+                              (command,)).fetchone()
+        return from_iso(row[0]) if row and row[0] else None
