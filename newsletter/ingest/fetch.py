@@ -561,7 +561,7 @@ class HttpFetcher:
         chunks: list[bytes] = []
         wire = 0
         try:
-            for raw in resp.iter_raw(_CHUNK):
+            for raw in resp.iter_raw():  # no chunk_size: it would buffer a trickle
                 wire += len(raw)
                 if wire > cap:
                     raise _TooLarge(f"response larger than {_mb(cap)}")
