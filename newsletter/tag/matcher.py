@@ -12,7 +12,7 @@ Term syntax (lower-cased; used by the taxonomy data file):
   ``word``      the whole word          ``word*``   a word starting with it
   ``*word``     a word ending with it   ``*word*``  a word containing it
   ``(a|b)``     alternatives            ``(s)?``    optional part
-  ``#``         a number                ``~``       zero to two arbitrary words
+  ``#``         a number                ``~``       zero to three arbitrary words
 Words of a term are separated by spaces or hyphens; in the text a hyphen also
 separates words, and a hyphenated compound is tried joined as well
 ("Daten-Leck" matches ``datenleck``).
@@ -29,7 +29,7 @@ _NUMBER = re.compile(r"\d+(?:s|er|ern)?")
 _GROUP = re.compile(r"\(([^()]*)\)(\?)?")
 _ATOM = re.compile(r"^(?:#|~|\*?[^\W_]+(?:'[^\W_]+)*\*?)$")
 GAP = -1  # atom id of ``~``
-_MAX_GAP = 2
+_MAX_GAP = 3
 # Sentence ends: punctuation followed by space, or a line break. Abbreviations are
 # filtered in ``split_sentences``.
 _SENT_END = re.compile(r"[.!?\u2026]+[\"')\]]*\s+|\s*\n\s*")

@@ -33,6 +33,7 @@ class _CCue:
     with_: tuple[frozenset[int], ...]
     without: frozenset[int]
     excluded: frozenset[int]  # the topic's user exclusions
+    name: str  # "<topic>#<n>", for ``debug``
 
 
 class Tagger:
@@ -58,6 +59,8 @@ class Tagger:
             excluded = ids(topic.exclude)
             for cue in topic.cues:
                 self._cues.append(self._compile(cue, ti, ids, excluded))
+        self._shadows = ids(taxonomy.shadows)
+        self._trace: list[str] | None = None
         self._matcher = TermMatcher(list(terms), taxonomy.stoplist)
         # term index -> cues it triggers, so a sentence only evaluates cues it can satisfy
         self._by_trigger: dict[int, list[int]] = {}
@@ -68,7 +71,7 @@ class Tagger:
     @staticmethod
     def _compile(cue: Cue, ti: int, ids, excluded: frozenset[int]) -> _CCue:  # type: ignore[no-untyped-def]
         return _CCue(ti, cue.weight, ids(cue.terms), tuple(ids(w) for w in cue.with_),
-                     ids(cue.without), excluded)
+                     ids(cue.without), excluded, cue.name)
 
     @classmethod
     def load(cls, user_topics: object = None) -> "Tagger":
@@ -125,12 +128,31 @@ class Tagger:
                 ev[tid] = tuple(seen.values())
         return TagResult(topics=tuple(topics), evidence=MappingProxyType(ev))
 
+    def debug(self, title: str, text: str) -> list[str]:
+        """Which cues fired in which sentence: for tuning the data file, not for users."""
+        self._trace = []
+        try:
+            for part, is_head in ((title, True), (text, False)):
+                norm = normalize_text(part or "")
+                spans = [(0, len(norm))] if is_head else split_sentences(norm)
+                for s0, s1 in spans:
+                    self._trace.append(("H: " if is_head else "S: ") + norm[s0:s1])
+                    toks = tokenize(norm[s0:s1])
+                    self._score_sentence(toks, norm[s0:s1].lower(), norm[s0:s1])
+            return self._trace
+        finally:
+            self._trace = None
+
     def _score_sentence(self, toks: list[Token], low: str,
                         orig: str) -> dict[int, tuple[float, list[str]]]:
         """Topic index -> (score, evidence phrases) for one sentence."""
         matches = self._matcher.find(toks, low)
         if not matches:
             return {}
+        shadow = [m for m in matches if m[0] in self._shadows and m[2] > m[1]]
+        if shadow:  # a single word inside "data protection authority" is not "data"
+            matches = [m for m in matches if m[1] != m[2] or m[0] in self._shadows
+                       or not any(s[1] <= m[1] <= s[2] for s in shadow)]
         by_term: dict[int, list[_Match]] = {}
         for m in matches:
             by_term.setdefault(m[0], []).append(m)
@@ -152,6 +174,8 @@ class Tagger:
                 phrase = self._satisfied(cue, trig, by_term, toks, orig)
                 if phrase is None:
                     continue
+                if self._trace is not None:
+                    self._trace.append(f"  {cue.name} +{cue.weight}: {phrase}")
                 score, phrases = out.get(cue.topic, (0.0, []))
                 phrases.append(phrase)
                 out[cue.topic] = (score + cue.weight, phrases)

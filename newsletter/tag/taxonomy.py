@@ -65,6 +65,7 @@ class Taxonomy:
     settings: Settings
     topics: tuple[Topic, ...]
     stoplist: tuple[str, ...] = ()  # words never matched by wildcard terms ("Kandidaten")
+    shadows: tuple[str, ...] = ()  # phrases whose single words never count alone ("data protection")
     builtin_ids: tuple[str, ...] = field(default=())
 
 
@@ -110,7 +111,11 @@ def load_builtin(path: Path = DATA_FILE) -> Taxonomy:
         topics.append(Topic(id=t["id"], label=t["label"], weight=float(t.get("weight", 1.0)),
                             cues=tuple(cues), threshold=t.get("threshold")))
     ids = tuple(t.id for t in topics)
-    return Taxonomy(settings, tuple(topics), tuple(raw.get("wildcard_stoplist", [])), ids)
+    shadows = _flatten(raw.get("shadows", []), sets, "shadows")
+    for term in shadows:
+        parse_term(term)
+    return Taxonomy(settings, tuple(topics), tuple(raw.get("wildcard_stoplist", [])),
+                    shadows, ids)
 
 
 def user_term(term: str) -> str:
