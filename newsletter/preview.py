@@ -64,20 +64,24 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def inline_css(document: str) -> str:
+def inline_css(document: str, *, issue: str = "", data: Mapping[str, Any] | None = None) -> str:
     """The HTML as mail clients get it: CSS inlined, ``@media`` rules kept for dark mode.
 
-    Uses the email sender's inliner when it exists, so the preview cannot drift
-    from the mail; otherwise css-inline with the same intent.
+    Uses the email composer's own pass (``email_message.email_html``: CSS made
+    mail-safe and inlined, trimmed under Gmail's clipping size) so the preview
+    cannot drift from the mail; css-inline directly if that is unavailable.
     """
     try:
-        from . import deliver  # type: ignore[attr-defined]
-
-        fn = getattr(deliver, "inline_css", None)
+        from .email_message import IssueContent, email_html
     except ImportError:
-        fn = None
-    if callable(fn):
-        return str(fn(document))
+        email_html = None  # type: ignore[assignment]
+    if email_html is not None:
+        try:
+            content = IssueContent(issue=issue, text="", html=document, data=dict(data or {}),
+                                   html_path=Path(f"{issue or 'preview'}.html"))
+            return str(email_html(content).html)
+        except (TypeError, AttributeError) as e:  # its interface moved on: say so, still show
+            log.warning("preview: the email composer's inliner failed (%s); using css-inline", e)
     import css_inline
 
     return str(css_inline.inline(document, keep_at_rules=True, load_remote_stylesheets=False))
@@ -118,6 +122,14 @@ class Preview:
         except OSError:
             return None
         return self.out_dir / name if name in listed else None
+
+    def _json(self, issue: str) -> dict[str, Any]:
+        path = self._file(issue, "json")
+        try:
+            data = json.loads(path.read_text(encoding="utf-8")) if path else {}
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
 
     def _template_dirs(self) -> list[Path]:
         from .render import BUILTIN_TEMPLATES
@@ -189,7 +201,7 @@ class Preview:
         if found is None:
             return self.not_found(f"No issue {issue} in {self.out_dir}.")
         doc, note = found
-        doc = inline_css(doc)
+        doc = inline_css(doc, issue=issue, data=self._json(issue))
         bar = self.bar(issue, note)
         m = re.search(r"<body[^>]*>", doc, re.I)
         doc = doc[:m.end()] + bar + doc[m.end():] if m else bar + doc
