@@ -37,9 +37,29 @@ RUN_COMMAND = "run"  # the ``runs.command`` that counts as a scheduled run done
 
 
 def cron_trigger(config: Config) -> CronTrigger:
+    """The config's crontab line in its time zone, firing once per wall-clock time.
+
+    APScheduler 3 fires a time inside the hour that repeats when daylight saving ends
+    (02:30 on the last Sunday of October in Europe) twice, once per UTC offset; the
+    second one is skipped here. A time that does not exist (spring forward) fires
+    once, an hour later in wall-clock terms, as APScheduler does.
+    """
     from apscheduler.triggers.cron import CronTrigger
 
-    return CronTrigger.from_crontab(config.settings.schedule, timezone=config.tz)
+    class WallClockCron(CronTrigger):
+        def get_next_fire_time(self, previous_fire_time: datetime | None,
+                               now: datetime) -> datetime | None:
+            nxt = super().get_next_fire_time(previous_fire_time, now)
+            if nxt is not None and previous_fire_time is not None:
+                prev_wall = previous_fire_time.astimezone(nxt.tzinfo).replace(tzinfo=None)
+                if (nxt.replace(tzinfo=None) == prev_wall
+                        and nxt.timestamp() != previous_fire_time.timestamp()):
+                    # step in UTC: local arithmetic would drop the fold and land before it
+                    after = nxt.astimezone(timezone.utc) + timedelta(seconds=1)
+                    nxt = super().get_next_fire_time(nxt, after)
+            return nxt
+
+    return WallClockCron.from_crontab(config.settings.schedule, timezone=config.tz)
 
 
 def next_fire_times(trigger: CronTrigger, after: datetime, n: int) -> list[datetime]:
@@ -48,7 +68,7 @@ def next_fire_times(trigger: CronTrigger, after: datetime, n: int) -> list[datet
     t = after
     prev = None
     while len(out) < n:
-        nxt = trigger.get_next_fire_time(prev, t + timedelta(microseconds=1))
+        nxt = trigger.get_next_fire_time(prev, t.astimezone(timezone.utc) + timedelta(microseconds=1))
         if nxt is None:
             break
         out.append(nxt)
@@ -66,7 +86,7 @@ def missed_fire_time(trigger: CronTrigger, last_success: datetime | None,
     """
     if last_success is None:
         return None
-    due = trigger.get_next_fire_time(None, last_success + timedelta(seconds=1))
+    due = trigger.get_next_fire_time(None, last_success.astimezone(timezone.utc) + timedelta(seconds=1))
     return due if due is not None and due <= now else None
 
 
