@@ -29,6 +29,9 @@ _NUMBER = re.compile(r"\d+(?:s|er|ern)?")
 _GROUP = re.compile(r"\(([^()]*)\)(\?)?")
 _ATOM = re.compile(r"^(?:#|~|\*?[^\W_]+(?:'[^\W_]+)*\*?)$")
 GAP = -1  # atom id of ``~``
+# Umlauts folded for matching, so a German plural with umlaut matches its singular's
+# prefix ("Fingerabdruck*" -> "Fingerabdrücke") and "Strasse" equals "Straße".
+_FOLD = {ord("ä"): "a", ord("ö"): "o", ord("ü"): "u", ord("ß"): "ss"}
 _MAX_GAP = 3
 # Sentence ends: punctuation followed by space, or a line break. Abbreviations are
 # filtered in ``split_sentences``.
@@ -64,7 +67,7 @@ def expand(pattern: str) -> list[str]:
 def parse_term(pattern: str) -> list[tuple[str, ...]]:
     """Expanded variants of a term, each a tuple of atoms; ValueError if malformed."""
     variants = []
-    for variant in expand(pattern.lower().strip()):
+    for variant in expand(pattern.lower().strip().translate(_FOLD)):
         if any(c in variant for c in "()|?"):
             raise ValueError(f"unbalanced group in term {pattern!r}")
         # the same possessive stripping as ``tokenize``: "children's" is the word "children"
@@ -94,6 +97,7 @@ def tokenize(text: str) -> list[Token]:
             word = "usa"  # the country, not the pronoun
         elif word.endswith("'s"):
             word = word[:-2]
+        word = word.translate(_FOLD)
         start = m.start()
         if toks and start - toks[-1].end == 1 and low[start - 1] == "-":
             if run_start < 0:
@@ -135,6 +139,7 @@ class TermMatcher:
     """Finds every occurrence of many terms in a token list; compile once, use for all items."""
 
     def __init__(self, terms: Sequence[str], stoplist: Iterable[str] = ()) -> None:
+        stoplist = [w.lower().translate(_FOLD) for w in stoplist]
         self.terms = tuple(terms)
         self._atom_ids: dict[str, int] = {}
         self._exact: dict[str, list[int]] = {}
@@ -144,7 +149,7 @@ class TermMatcher:
         self._number_atom = -2
         self._single: dict[int, list[int]] = {}
         self._multi: dict[int, list[tuple[int, tuple[int, ...]]]] = {}
-        self._stop = frozenset(w.lower() for w in stoplist)
+        self._stop = frozenset(stoplist)
         for idx, term in enumerate(self.terms):
             for atoms in parse_term(term):
                 ids = tuple(self._atom(a) for a in atoms)
@@ -225,7 +230,7 @@ class TermMatcher:
                         out.append((idx, i, end))
             tok = toks[i]
             if tok.joined_end > 0 and text_low:
-                joined = text_low[tok.start: tok.joined_end].replace("-", "")
+                joined = text_low[tok.start: tok.joined_end].replace("-", "").translate(_FOLD)
                 last = i
                 while last + 1 < len(toks) and toks[last + 1].end <= tok.joined_end:
                     last += 1

@@ -1,0 +1,198 @@
+"""Tagger quality on sentences written for these tests (English and German), ambiguous
+terms with and without context, normalisation, evidence, the seeds, and the dev set."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from newsletter.tag import Tagger
+
+ROOT = Path(__file__).resolve().parents[1]
+DEV = ROOT.parent / "shared" / "eval" / "dev.jsonl"
+SEEDS = ROOT.parent / "shared" / "seeds"
+EXTRA = Path(__file__).parent / "data" / "tagging" / "extra.jsonl"
+
+
+@pytest.fixture(scope="module")
+def tagger() -> Tagger:
+    return Tagger.load()
+
+
+def topics(tagger: Tagger, title: str, text: str = "") -> tuple[str, ...]:
+    return tagger.tag(title, text).topics
+
+
+# (topic, title, text): each must get the topic
+MUST = [
+    ("data-access", "Support staff in China could see European users' data", ""),
+    ("data-access", "Regierung verlangt Zugriff auf Kundendaten von Cloud-Anbietern", ""),
+    ("data-access", "", "Der Mutterkonzern hat eingeräumt, dass Mitarbeiter auf Nutzerdaten zugegriffen haben."),
+    ("data-access", "Police obtained location records from the ride-hailing company without telling riders", ""),
+    ("bans", "Canada bans WeChat on government-issued phones", ""),
+    ("bans", "Ministerium untersagt Beamten die Nutzung von Messenger-Apps auf Diensthandys", ""),
+    ("bans", "", "Das Parlament hat ein Verbot der App auf allen Dienstgeräten beschlossen."),
+    ("data-localization", "Bank must keep customer data on servers inside the country", ""),
+    ("data-localization", "", "Künftig sollen die Daten deutscher Nutzer ausschließlich in Rechenzentren in Frankfurt gespeichert werden."),
+    ("data-localization", "Neue Standardvertragsklauseln für Datenübermittlungen in Drittländer", ""),
+    ("breaches", "Hackers leak medical records of 40,000 patients", ""),
+    ("breaches", "Datenleck bei Mobilfunkanbieter: Millionen Kundendaten abgegriffen", ""),
+    ("breaches", "", "Unbekannte haben Passwörter und E-Mail-Adressen von Nutzern im Netz veröffentlicht."),
+    ("surveillance", "Government used spyware against human rights lawyers", ""),
+    ("surveillance", "Innenminister will Gesichtserkennung an Bahnhöfen durch die Bundespolizei", ""),
+    ("surveillance", "", "Der Geheimdienst soll verschlüsselte Chats mitlesen dürfen, bevor sie verschlüsselt werden."),
+    ("tracking", "Shopping app shared users' location with ad networks for targeted advertising", ""),
+    ("tracking", "Webseiten setzen Tracking-Cookies ohne Einwilligung der Besucher", ""),
+    ("tracking", "Data broker sold browsing histories of millions of people", ""),
+    ("enforcement", "Data protection authority fines retailer €2m over CCTV in changing rooms", ""),
+    ("enforcement", "Datenschutzbehörde verhängt Bußgeld gegen Klinikbetreiber", ""),
+    ("enforcement", "Court rules police database of activists was unlawful", ""),
+    ("legislation", "Parliament passes law restricting police use of facial recognition", ""),
+    ("legislation", "Bundesregierung legt Entwurf für ein neues Beschäftigtendatenschutzgesetz vor", ""),
+    ("children", "Game maker must get parental consent before collecting kids' data", ""),
+    ("children", "Plattformen sollen das Alter ihrer Nutzer prüfen, um Kinder zu schützen", "Die Altersprüfung soll ohne Ausweiskopie auskommen."),
+]
+
+# (topic, title, text): none of these may get the topic (ambiguous words without context)
+MUST_NOT = [
+    ("bans", "Council bans fireworks in the city centre", ""),
+    ("bans", "Stadt erlässt Verbot für Laubbläser", ""),
+    ("bans", "Platform bans user account for harassment", ""),
+    ("enforcement", "Driver fined £100 for speeding", ""),
+    ("enforcement", "Kartellamt verhängt Strafe gegen Zementhersteller", ""),
+    ("enforcement", "EU fines chipmaker €1bn for abusing its dominance in competition case", ""),
+    ("data-localization", "New data centre will heat 2,000 homes with waste heat", ""),
+    ("data-localization", "Rechenzentren verbrauchen immer mehr Strom", ""),
+    ("breaches", "Leaked trailer reveals plot of the next superhero film", ""),
+    ("breaches", "Undichte Wasserleitung: Leck im Rathaus", ""),
+    ("tracking", "Team is on track to win the league", ""),
+    ("surveillance", "Hospital improves patient monitoring with new sensors", ""),
+    ("children", "Children's book festival opens in Leipzig", ""),
+    ("children", "Apple will scan photos for child sexual abuse material", ""),
+    ("legislation", "Parliament passes new budget with higher defence spending", ""),
+    ("data-access", "Customers gain access to new features in the app", ""),
+]
+
+NOT_PRIVACY = [
+    ("TikTok launches longer videos for creators", "The company said users can now upload clips of up to ten minutes."),
+    ("Google shares rise after strong quarter", "Advertising revenue grew 12% in the quarter."),
+    ("Bundestag beschließt Verbot von Einwegplastik", "Ab 2027 dürfen Strohhalme nicht mehr verkauft werden."),
+    ("Rechenzentrum in Hessen eröffnet", "Der Betreiber setzt auf Ökostrom und Abwärmenutzung."),
+]
+
+
+@pytest.mark.parametrize("topic,title,text", MUST)
+def test_must_tag(tagger: Tagger, topic: str, title: str, text: str) -> None:
+    res = tagger.tag(title, text)
+    assert topic in res.topics, (res.topics, tagger.debug(title, text))
+    assert res.evidence[topic], "every tag carries evidence"
+
+
+@pytest.mark.parametrize("topic,title,text", MUST_NOT)
+def test_must_not_tag(tagger: Tagger, topic: str, title: str, text: str) -> None:
+    assert topic not in topics(tagger, title, text)
+
+
+@pytest.mark.parametrize("title,text", NOT_PRIVACY)
+def test_not_privacy_news(tagger: Tagger, title: str, text: str) -> None:
+    assert topics(tagger, title, text) == ()
+
+
+def test_ban_needs_an_app_or_device(tagger: Tagger) -> None:
+    assert "bans" in topics(tagger, "Behörde verbietet TikTok auf Diensthandys")
+    assert "bans" not in topics(tagger, "Behörde verbietet Dieselautos in der Innenstadt")
+
+
+def test_fine_needs_privacy_context(tagger: Tagger) -> None:
+    assert "enforcement" in topics(tagger, "Company fined over GDPR violations")
+    assert "enforcement" not in topics(tagger, "Company fined over late tax filings")
+
+
+def test_passing_mention_in_a_clause_does_not_tag(tagger: Tagger) -> None:
+    text = ("The app, which is popular with teenagers, added a new video editor. "
+            "Sales rose in Europe.")
+    assert "children" not in topics(tagger, "App adds video editor", text)
+
+
+def test_headline_weighs_more_than_body(tagger: Tagger) -> None:
+    # the same weak cue: enough in the headline, not in one body sentence
+    assert "data-localization" in topics(tagger, "Messenger nutzt Server in China", "")
+    assert "data-localization" not in topics(tagger, "Neuer Messenger", "Er nutzt Server in China.")
+
+
+def test_normalisation_entities_quotes_soft_hyphens(tagger: Tagger) -> None:
+    res = tagger.tag("Daten\u00adleck bei Versicherer", "Kunden&#8217;s Daten wurden gestohlen &amp; ver\u00f6ffentlicht.")
+    assert "breaches" in res.topics
+    assert any("Datenleck" in p for p in res.evidence["breaches"])
+    assert "tracking" in topics(tagger, "Sites set \u201ctracking cookies\u201d on users")
+
+
+def test_compounds_and_inflections(tagger: Tagger) -> None:
+    assert "data-access" in topics(tagger, "", "Beschäftigte konnten auf Nutzerdaten zugreifen.")
+    assert "bans" in topics(tagger, "Diensthandys: Regierung sperrt chinesische Apps")
+    assert "data-localization" in topics(tagger, "", "Die Nutzerdaten liegen in Rechenzentren in Irland.")
+    assert "surveillance" in topics(tagger, "Gesichtserkennungssysteme der Polizei im Einsatz")
+    assert "bans" in topics(tagger, "States are banning the app on government devices")
+
+
+def test_topics_in_taxonomy_order_and_evidence_short(tagger: Tagger) -> None:
+    res = tagger.tag("Datenschutzbehörde verhängt Bußgeld: Kinderdaten ohne Einwilligung an Dritte weitergegeben", "")
+    assert list(res.topics) == [t for t in tagger.topic_ids if t in res.topics]
+    for phrases in res.evidence.values():
+        assert all(len(p) <= tagger.settings.max_phrase_chars for p in phrases)
+    assert set(res.evidence) == set(res.topics)
+
+
+def test_interface(tagger: Tagger) -> None:
+    assert tagger.topic_ids == ("data-access", "bans", "data-localization", "breaches",
+                                "surveillance", "tracking", "enforcement", "legislation", "children")
+    assert set(tagger.labels) == set(tagger.topic_ids) == set(tagger.weights)
+    assert Tagger.load() is Tagger.load()  # compiled once
+    assert tagger.tag("", "").topics == ()
+
+
+def _seed(prefix: str) -> str:
+    return next(SEEDS.glob(prefix + "*")).read_text(encoding="utf-8")
+
+
+@pytest.mark.skipif(not SEEDS.exists(), reason="shared seeds not present")
+def test_seeds(tagger: Tagger) -> None:
+    bytedance = _seed("000_")
+    lines = [ln for ln in bytedance.splitlines() if ln.strip()]
+    assert "data-access" in tagger.tag(lines[1], "\n".join(lines[2:])).topics
+    clover = tagger.tag("TikTok: Project Clover", _seed("003_"))
+    assert {"data-localization", "bans"} <= set(clover.topics)
+    assert any("Verbot" in p for p in clover.evidence["bans"])
+
+
+def _score(path: Path):  # type: ignore[no-untyped-def]
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import eval_tagging
+    finally:
+        sys.path.pop(0)
+    return eval_tagging.evaluate(eval_tagging.load(path))
+
+
+@pytest.mark.skipif(not DEV.exists(), reason="dev set not present")
+def test_dev_set_quality() -> None:
+    rep = _score(DEV)
+    assert rep.micro[2] >= 0.90, "\n".join(rep.errors)
+    for t in rep.topics:
+        assert rep.prf(t)[2] >= 0.80, t
+    assert min(rep.relevance) >= 0.95
+
+
+def test_own_bilingual_set_quality() -> None:
+    rep = _score(EXTRA)
+    assert rep.micro[2] >= 0.85, "\n".join(rep.errors)
+    assert rep.relevance[0] == 1.0
+
+
+def test_extra_set_is_well_formed() -> None:
+    for line in EXTRA.read_text(encoding="utf-8").splitlines():
+        item = json.loads(line)
+        assert {"id", "lang", "title", "text", "topics"} <= set(item)
