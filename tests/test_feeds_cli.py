@@ -21,7 +21,9 @@ def config(folder: Path, feeds: list[tuple[str, str]]) -> Path:
 
 def test_feeds_check_table_and_exit_codes(tmp_path: Path) -> None:
     with FeedServer() as srv:
-        srv.routes["/good"] = lambda h: send(h, 200, simple_feed(3), headers={"ETag": '"g"'})
+        srv.routes["/good"] = lambda h: (
+            send(h, 304, headers={"ETag": '"g"'}) if h.headers.get("If-None-Match") == '"g"'
+            else send(h, 200, simple_feed(3), headers={"ETag": '"g"'}))
         srv.routes["/old"] = lambda h: send(h, 301, headers={"Location": "/good"})
         srv.routes["/missing"] = lambda h: send(h, 404, b"no", "text/plain")
         cfg = config(tmp_path, [("Good", srv.url("/good")), ("Moved", srv.url("/old"))])
