@@ -51,6 +51,7 @@ class IssueSummary:
     stories: int  # stories shown (alerts included)
     alerts: int  # stories in the alerts section
     headlines: tuple[str, ...]  # the first few story titles, in display order
+    headline_langs: tuple[str, ...] = ()  # their languages, for lang attributes
 
     @property
     def summary(self) -> str:
@@ -105,7 +106,8 @@ def read_summary(path: Path) -> IssueSummary | None:
     return IssueSummary(
         issue=path.stem, title=str(data.get("title") or ""), period_start=start, period_end=end,
         generated_at=generated, stories=len(stories), alerts=alerts,
-        headlines=tuple(str(s.get("title") or "") for s in stories[:HEADLINES]))
+        headlines=tuple(str(s.get("title") or "") for s in stories[:HEADLINES]),
+        headline_langs=tuple(str(s.get("language") or "") for s in stories[:HEADLINES]))
 
 
 def scan_issues(out_dir: Path) -> list[IssueSummary]:
@@ -145,7 +147,9 @@ def archive_view(issues: Sequence[IssueSummary], *, title: str, tz: tzinfo,
             "issue": s.issue, "title": s.title or title,
             "period_start": _date(s.period_start, tz), "period_end": _date(s.period_end, tz),
             "generated_at": s.generated_at.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z"),
-            "stories": s.stories, "alerts": s.alerts, "headlines": list(s.headlines),
+            "stories": s.stories, "alerts": s.alerts,
+            "headlines": [{"title": t, "language": lg} for t, lg in
+                          zip(s.headlines, s.headline_langs + ("",) * len(s.headlines))],
             "summary": s.summary,
             "href": links(s.issue, "html"), "txt_href": links(s.issue, "txt"),
             "md_href": links(s.issue, "md"),
