@@ -40,6 +40,7 @@ class NewsletterSettings(_Model):
     state: str = ".newsletter/state.sqlite3"
     intro: str | None = None  # Markdown file shown at the top of every issue (editor's note)
     max_stories: int = Field(30, ge=1, le=1000)  # stories beyond this are listed as "N more"
+    max_items_per_feed: int = Field(200, ge=1, le=10000)  # newest entries taken per feed (issue 8)
     language: str | None = None  # preferred language for the lead report of a merged story
     templates: str | None = None  # folder whose templates override the built-in ones
 

@@ -42,7 +42,9 @@ class BuildReport:
 
 
 def feed_sources(config: Config) -> list[FeedSource]:
-    return [FeedSource(name=f.name, url=f.url, language=f.language) for f in config.feeds]
+    cap = config.settings.max_items_per_feed
+    return [FeedSource(name=f.name, url=f.url, language=f.language, max_items=cap)
+            for f in config.feeds]
 
 
 def default_fetcher(progress: FetchProgress | None = None) -> Fetcher:
