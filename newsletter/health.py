@@ -112,7 +112,7 @@ def long_failing(store: Store, now: datetime, days: int = 7,
         if names is not None and row["url"] not in names:
             continue
         since = from_iso(_col(row, "failing_since"))  # type: ignore[arg-type]
-        if not row["failures"] or since is None or since > cutoff:
+        if not row["failures"] or since is None or since >= cutoff:  # more than `days`
             continue
         name = names[row["url"]] if names is not None else row["name"]
         err = row["last_error"] or "failing"

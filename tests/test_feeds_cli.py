@@ -70,3 +70,25 @@ def test_feeds_commands_have_help_with_an_example() -> None:
     for cmd in ("check", "import", "export"):
         r = run_cli("feeds", cmd, "--help")
         assert r.returncode == 0 and "Example:" in r.stdout and "newsletter feeds" in r.stdout
+
+
+def test_build_lists_feeds_failing_for_more_than_a_week(tmp_path: Path) -> None:
+    import json
+
+    with FeedServer() as srv:
+        srv.routes["/good"] = lambda h: send(h, 200, simple_feed(2))
+        srv.routes["/dead"] = lambda h: send(h, 410, b"gone", "text/plain")
+        cfg = config(tmp_path, [("Good", srv.url("/good")), ("Dead", srv.url("/dead"))])
+        docs = {}
+        for when in ("2026-11-09T07:00:00+00:00", "2026-11-16T07:00:00+00:00",
+                     "2026-11-23T07:00:00+00:00"):
+            r = run_cli("build", "--config", str(cfg), "--now", when, "--out", str(tmp_path / "out"))
+            assert r.returncode == 0, r.stderr
+            assert "feed failed: Dead" in r.stderr
+            js = next(p for p in r.stdout.splitlines() if p.endswith(".json"))
+            docs[when[:10]] = json.loads(Path(js).read_text(encoding="utf-8"))["feed_errors"]
+    assert docs["2026-11-09"] == [{"feed": "Dead", "url": srv.url("/dead"), "error": "HTTP 410 Gone"}]
+    # a week later: failing for exactly 7 days is not "more than a week" yet
+    assert docs["2026-11-16"][0]["error"] == "HTTP 410 Gone"
+    assert docs["2026-11-23"] == [{"feed": "Dead", "url": srv.url("/dead"),
+                                   "error": "failing since 2026-11-09 (3 runs): HTTP 410 Gone"}]

@@ -416,3 +416,25 @@ def test_progress_plain_lines_when_not_a_tty(server: FeedServer) -> None:
     assert lines[0] == "fetching 4 feeds"
     assert lines[-1].startswith("fetched 4/4 feeds, 1 failed in ")
     assert "\r" not in out.getvalue()
+
+
+def test_new_feed_does_not_flood_the_digest_with_its_back_catalogue(server: FeedServer,
+                                                                      tmp_path: Path) -> None:
+    from email.utils import format_datetime
+
+    from newsletter.select import period_ending, select_items
+
+    def item(i: int, days_ago: int) -> dict[str, str]:
+        return {"title": f"Story {i}", "guid": f"s{i}", "link": f"https://ex.org/{i}",
+                "date": format_datetime(NOW - timedelta(days=days_ago))}
+
+    server.routes["/new"] = lambda h: send(h, 200, rss("New", [item(1, 2), item(2, 12),
+                                                              item(3, 30), item(4, 400)]))
+    r, = run_all(fast(), [src(server, "/new")])
+    period = period_ending(NOW, 7, timezone.utc)
+    with Store(tmp_path / "s.sqlite3") as store:
+        store.upsert_articles(r.articles, NOW)
+        chosen = select_items(store.items_for_issue(period.issue, NOW), period, max_age_days=14)
+    # all four are first seen now, but only those published at most 14 days before the
+    # period started go in
+    assert sorted(i.article.guid or "" for i in chosen) == ["s1", "s2"]
