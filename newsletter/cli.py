@@ -346,6 +346,8 @@ def run(config_path: Path, now_text: str | None, lock_wait: float) -> None:
     if not quiet or not report.ok:
         for p in report.build.rendered.paths:
             click.echo(p)
+        for earlier in report.earlier:
+            click.echo(f"newsletter: {earlier.summary()}", err=True)
         click.echo(f"newsletter: {report.send.summary()}", err=True)
     sys.exit(0 if report.ok else 1)
 

@@ -366,6 +366,7 @@ def send_issue(config: Config, *, issue: str | None = None, dry_run: bool = Fals
                     if result[1]:
                         unreachable = failure.reason
                 failed.append(failure)
+                store.record_delivery_failure(content.issue, rcpt, clock(), failure.reason)
                 if on_failure:
                     on_failure(failure)
         finally:
@@ -420,10 +421,11 @@ def record_run(state_path: Path, command: str,
 class RunReport:
     build: BuildReport
     send: SendReport
+    earlier: tuple[SendReport, ...] = ()  # issues owed from failed earlier sends
 
     @property
     def ok(self) -> bool:
-        return self.send.ok
+        return self.send.ok and all(e.ok for e in self.earlier)
 
 
 def run_once(config: Config, *, now: datetime, lock_wait: float = RUN_LOCK_WAIT,
@@ -435,12 +437,18 @@ def run_once(config: Config, *, now: datetime, lock_wait: float = RUN_LOCK_WAIT,
     runs never overlap and nothing else touches the state between build and send."""
     from .lock import run_lock
     from .pipeline import build
+    from .store import Store
 
     _email_settings(config)  # a missing email section fails before the build, not after
     with run_lock(config.state_path, wait=lock_wait), \
             record_run(config.state_path, "run") as ok:
         report = build(config, now=now, on_feed_error=on_feed_error, lock=False)
+        # Issues whose earlier delivery failed go out first, then this one.
+        with Store(config.state_path) as store:
+            owed = [i for i in store.owed_issues() if i != report.rendered.issue]
+        earlier = [send_issue(config, issue=i, take_lock=False, transport=transport,
+                              sleep=sleep, on_failure=on_failure) for i in owed]
         sent = send_issue(config, issue=report.rendered.issue, take_lock=False,
                           transport=transport, sleep=sleep, on_failure=on_failure)
-        ok[0] = sent.ok
-    return RunReport(build=report, send=sent)
+        ok[0] = sent.ok and all(e.ok for e in earlier)
+    return RunReport(build=report, send=sent, earlier=tuple(earlier))

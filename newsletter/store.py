@@ -88,6 +88,16 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE feeds ADD COLUMN failing_since TEXT
     """,
+    # 3: deliveries that failed (issue 6): owed until sent, so the next `run` delivers them
+    """
+    CREATE TABLE delivery_failures (
+        issue TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        failed_at TEXT NOT NULL,
+        error TEXT NOT NULL,
+        PRIMARY KEY (issue, recipient)
+    )
+    """,
 ]
 
 
@@ -304,6 +314,23 @@ class Store:
         with self.transaction() as db:
             db.execute("INSERT OR REPLACE INTO deliveries (issue, recipient, sent_at, message_id)"
                        " VALUES (?,?,?,?)", (issue, recipient.lower(), to_iso(sent_at), message_id))
+            db.execute("DELETE FROM delivery_failures WHERE issue = ? AND recipient = ?",
+                       (issue, recipient.lower()))
+
+    def record_delivery_failure(self, issue: str, recipient: str, failed_at: datetime,
+                                error: str) -> None:
+        """The issue is owed to the recipient until a later send succeeds."""
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO delivery_failures (issue, recipient, failed_at, error)"
+                       " VALUES (?,?,?,?)", (issue, recipient.lower(), to_iso(failed_at), error))
+
+    def owed_issues(self) -> list[str]:
+        """Issues whose delivery failed for someone and has not succeeded since, oldest first."""
+        rows = self.db.execute(
+            "SELECT DISTINCT f.issue FROM delivery_failures f JOIN issues i ON i.issue = f.issue"
+            " WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.issue = f.issue"
+            " AND d.recipient = f.recipient) ORDER BY i.period_end").fetchall()
+        return [r[0] for r in rows]
 
     def start_run(self, command: str, started_at: datetime) -> int:
         with self.transaction() as db:

@@ -90,3 +90,21 @@ def test_run_without_email_section_is_a_config_error(tmp_path: Path) -> None:
     cfg.write_text(text[: text.index("email:")], encoding="utf-8")
     r = run(cfg)
     assert r.returncode == 2 and "email" in r.stderr
+
+
+def test_failed_issue_is_delivered_by_next_weeks_run(tmp_path: Path,
+                                                     server: tuple[Recorder, int]) -> None:
+    rec, port = server
+    rec.rcpt_reply = lambda a: "550 5.2.1 Mailbox disabled" if a.startswith("anna") else None
+    cfg = project(tmp_path, port, ["anna@example.org"])
+    failed = run(cfg)
+    assert failed.returncode == 1
+    rec.rcpt_reply = lambda a: None
+    nxt = subprocess.run([sys.executable, "-m", "newsletter", "run", "--config", str(cfg),
+                          "--now", "2026-11-30T07:00:00+01:00"],
+                         capture_output=True, text=True, timeout=120)
+    assert nxt.returncode == 0, nxt.stderr
+    subjects = [m.message["Subject"] for m in rec.messages]
+    assert [s.split(":")[0] for s in subjects] == ["Privacy Alerts 2026-W48", "Privacy Alerts 2026-W49"]
+    again = run(cfg)  # W48 again: already delivered, nothing owed
+    assert again.returncode == 0 and len(rec.messages) == 2
