@@ -67,17 +67,22 @@ def load_intro(config: Config) -> str | None:
                           path=str(config.path), field="newsletter.intro") from None
 
 
-def fetch_feeds(config: Config, store: Store, now: datetime, fetcher: Fetcher) -> list[FeedResult]:
-    """Fetch every configured feed and record each one's health; never raises for one feed.
+def fetch_feeds(config: Config, store: Store, now: datetime, fetcher: Fetcher,
+                record: bool = True) -> list[FeedResult]:
+    """Fetch every configured feed (and record each one's health); never raises for one feed.
 
     The stored validators (ETag, Last-Modified), permanent redirects and due times
     go into the requests; feeds not due yet come back ``skipped`` and are not recorded.
+    ``record=False``: the caller records with ``health.record_results`` only after it
+    stored the items; new validators stored first would make a crash in between lose
+    the items for good (the next run gets a 304).
     """
     from .health import feed_states, record_results
 
     sources = feed_sources(config)
     results = fetcher.fetch_all(sources, feed_states(store, sources), now=now)
-    record_results(store, results, now)
+    if record:
+        record_results(store, results, now)
     return results
 
 
@@ -108,7 +113,8 @@ def build(config: Config, *, now: datetime, out_dir: Path | None = None, offline
         articles: list[Article] = list(read_seeds(config.seeds_dir))
         errors: list[FeedError] = []
         if not offline and config.feeds:
-            for r in fetch_feeds(config, store, now, fetcher or default_fetcher()):
+            results = fetch_feeds(config, store, now, fetcher or default_fetcher(), record=False)
+            for r in results:
                 if r.error is not None:
                     fe = FeedError(feed=r.source.name, url=r.source.url, error=r.error)
                     errors.append(fe)
@@ -122,6 +128,7 @@ def build(config: Config, *, now: datetime, out_dir: Path | None = None, offline
             # the footer lists feeds failing for more than a week (issue 3)
             from .health import long_failing, merge_feed_errors
 
+            record_results(store, results, now)
             errors = merge_feed_errors(errors, long_failing(
                 store, now, days=7, names={f.url: f.name for f in config.feeds}))
         items = select_items(store.items_for_issue(period.issue, now), period,
