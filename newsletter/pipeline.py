@@ -112,6 +112,7 @@ def build(config: Config, *, now: datetime, out_dir: Path | None = None, offline
     with held, Store(config.state_path) as store:
         articles: list[Article] = list(read_seeds(config.seeds_dir))
         errors: list[FeedError] = []
+        results: list[FeedResult] = []
         if not offline and config.feeds:
             results = fetch_feeds(config, store, now, fetcher or default_fetcher(), record=False)
             for r in results:
@@ -122,15 +123,16 @@ def build(config: Config, *, now: datetime, out_dir: Path | None = None, offline
                         on_feed_error(fe)
                 articles.extend(r.articles)
         upserted = store.upsert_articles(articles, now)
-
-        period = period_ending(now, settings.period_days, config.tz)
         if not offline and config.feeds:
-            # the footer lists feeds failing for more than a week (issue 3)
-            from .health import long_failing, merge_feed_errors
+            # feed health after the items are stored (see fetch_feeds); the footer lists
+            # feeds failing for more than a week (issue 3)
+            from .health import long_failing, merge_feed_errors, record_results
 
             record_results(store, results, now)
             errors = merge_feed_errors(errors, long_failing(
                 store, now, days=7, names={f.url: f.name for f in config.feeds}))
+
+        period = period_ending(now, settings.period_days, config.tz)
         items = select_items(store.items_for_issue(period.issue, now), period,
                              settings.max_age_days)
         tagged, tagger = tag_items(items, config)
