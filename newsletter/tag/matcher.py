@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import compress
 from typing import Iterable, Sequence
 
 _TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
@@ -31,7 +32,30 @@ _ATOM = re.compile(r"^(?:#|~|\*?[^\W_]+(?:'[^\W_]+)*\*?)$")
 GAP = -1  # atom id of ``~``
 # Umlauts folded for matching, so a German plural with umlaut matches its singular's
 # prefix ("Fingerabdruck*" -> "Fingerabdrücke") and "Strasse" equals "Straße".
-_FOLD = {ord("ä"): "a", ord("ö"): "o", ord("ü"): "u", ord("ß"): "ss"}
+# Folding is length-preserving, so offsets into the folded text are offsets into the original.
+_COMPOUND = re.compile(r"[^\W_]+(?:-[^\W_]+)+")
+_group = re.Match.group
+_start = re.Match.start
+_end = re.Match.end
+
+
+def fold(text: str) -> str:
+    """Lower-cased, umlauts folded, same length as ``text`` (offsets stay valid)."""
+    low = text.lower()
+    if len(low) != len(text):  # e.g. "İ" lower-cases to two characters
+        low = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+    if not low.isascii():  # str.replace is much faster than translate on non-ASCII text
+        low = low.replace("ä", "a").replace("ö", "o").replace("ü", "u").replace("ß", "s")
+    return low
+
+
+@dataclass(frozen=True, slots=True)
+class Scan:
+    """Word offsets of one text and every term match in it."""
+
+    starts: list[int]  # character offset of each word
+    ends: list[int]
+    matches: list[tuple[int, int, int]]  # (term index, first word, last word)
 _MAX_GAP = 3
 # Sentence ends: punctuation followed by space, or a line break. Abbreviations are
 # filtered in ``split_sentences``.
@@ -40,14 +64,6 @@ _ABBREV = frozenset(
     "dr mr mrs ms prof st nr no vs bzw ca vgl usw inc ltd co corp jr sr gov sen rep "
     "abs art mio mrd bspw evtl ggf inkl jh sog z b d h u a s o".split()
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Token:
-    text: str  # lower-cased word (possessive 's removed)
-    start: int  # offsets into the normalised text, for evidence
-    end: int
-    joined_end: int = -1  # for the first word of a hyphen compound: where the compound ends
 
 
 def expand(pattern: str) -> list[str]:
@@ -67,10 +83,10 @@ def expand(pattern: str) -> list[str]:
 def parse_term(pattern: str) -> list[tuple[str, ...]]:
     """Expanded variants of a term, each a tuple of atoms; ValueError if malformed."""
     variants = []
-    for variant in expand(pattern.lower().strip().translate(_FOLD)):
+    for variant in expand(fold(pattern.strip())):
         if any(c in variant for c in "()|?"):
             raise ValueError(f"unbalanced group in term {pattern!r}")
-        # the same possessive stripping as ``tokenize``: "children's" is the word "children"
+        # the same possessive stripping as for text: "children's" is the word "children"
         atoms = tuple(a[:-2] if a.endswith("'s") else a.rstrip("'")
                       for a in re.split(r"[\s\-]+", variant) if a.strip("'"))
         if not atoms:
@@ -84,31 +100,6 @@ def parse_term(pattern: str) -> list[tuple[str, ...]]:
     if not variants:
         raise ValueError(f"empty term {pattern!r}")
     return variants
-
-
-def tokenize(text: str) -> list[Token]:
-    """Lower-cased word tokens; hyphen compounds remember their joined extent."""
-    low = text.lower()
-    toks: list[Token] = []
-    run_start = -1  # index of the first token of the current hyphen run
-    for m in _TOKEN.finditer(low):
-        word = m.group()
-        if word == "us" and text[m.start(): m.end()] == "US":
-            word = "usa"  # the country, not the pronoun
-        elif word.endswith("'s"):
-            word = word[:-2]
-        word = word.translate(_FOLD)
-        start = m.start()
-        if toks and start - toks[-1].end == 1 and low[start - 1] == "-":
-            if run_start < 0:
-                run_start = len(toks) - 1
-        else:
-            run_start = -1
-        toks.append(Token(word, start, m.end()))
-        if run_start >= 0:
-            first = toks[run_start]
-            toks[run_start] = Token(first.text, first.start, first.end, m.end())
-    return toks
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -135,11 +126,28 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+_EMPTY: frozenset[int] = frozenset()
+_WordInfo = tuple  # (frozenset of atom ids, single-term ids, multi-term entries) or ()
+
+
+class _AtomCache(dict[str, _WordInfo]):
+    """word -> what it matches, computed on first sight: news vocabulary is small."""
+
+    def __init__(self, compute) -> None:  # type: ignore[no-untyped-def]
+        super().__init__()
+        self._compute = compute
+
+    def __missing__(self, word: str) -> _WordInfo:
+        value = self._compute(word)
+        self[word] = value
+        return value
+
+
 class TermMatcher:
     """Finds every occurrence of many terms in a token list; compile once, use for all items."""
 
     def __init__(self, terms: Sequence[str], stoplist: Iterable[str] = ()) -> None:
-        stoplist = [w.lower().translate(_FOLD) for w in stoplist]
+        stoplist = [fold(w) for w in stoplist]
         self.terms = tuple(terms)
         self._atom_ids: dict[str, int] = {}
         self._exact: dict[str, list[int]] = {}
@@ -160,7 +168,8 @@ class TermMatcher:
         self._plens = sorted({len(k) for k in self._prefix})
         self._slens = sorted({len(k) for k in self._suffix})
         self._ilens = sorted({len(k) for k in self._infix})
-        self._cache: dict[str, tuple[int, ...]] = {}
+        self._cache: _AtomCache = _AtomCache(self._info)
+        self._usa = self._cache["usa"]
 
     def _atom(self, atom: str) -> int:
         if atom == "~":
@@ -181,11 +190,20 @@ class TermMatcher:
             self._exact.setdefault(atom, []).append(aid)
         return aid
 
-    def atoms_of(self, word: str) -> tuple[int, ...]:
-        """Atom ids a word matches (cached: the vocabulary of news is small)."""
-        hit = self._cache.get(word)
-        if hit is not None:
-            return hit
+    def _info(self, word: str) -> _WordInfo:
+        """(atom ids, single-word terms, multi-word terms starting here) of a folded word,
+        or () when it matches nothing; computed once per distinct word via the cache."""
+        if word.endswith("'s"):
+            return self._cache[word[:-2]]
+        atoms = self._atoms_of(word)
+        if not atoms:
+            return ()
+        singles = tuple(i for a in atoms for i in self._single.get(a, ()))
+        multis = tuple(e for a in atoms for e in self._multi.get(a, ()))
+        return (frozenset(atoms), singles, multis)
+
+    def _atoms_of(self, word: str) -> tuple[int, ...]:
+        """Atom ids a (folded) word matches."""
         found: list[int] = list(self._exact.get(word, ()))
         if word not in self._stop:
             n = len(word)
@@ -206,53 +224,62 @@ class TermMatcher:
                         found.extend(got)
         if self._number_atom >= 0 and _NUMBER.fullmatch(word):
             found.append(self._number_atom)
-        result = tuple(sorted(set(found)))
-        if len(self._cache) > 200_000:
-            self._cache.clear()
-        self._cache[word] = result
-        return result
+        return tuple(sorted(set(found)))
 
-    def find(self, toks: Sequence[Token], text_low: str = "") -> list[tuple[int, int, int]]:
-        """(term index, first token, last token) of every match in one sentence's tokens.
-
-        ``text_low`` (the lower-cased text the tokens index) enables joined hyphen compounds.
-        """
-        atoms = [self.atoms_of(t.text) for t in toks]
+    def scan(self, text: str) -> Scan:
+        """Every match in ``text`` (normalised, any case). Multi-word matches may cross
+        sentence ends; the caller drops those. Python-level work is per matching word only."""
+        low = fold(text)
+        ms = list(_TOKEN.finditer(low))
+        words = list(map(_group, ms))
+        cache = self._cache
+        if len(cache) > 200_000:
+            cache.clear()
+        infos = list(map(cache.__getitem__, words))  # () for the many words that match nothing
+        starts = list(map(_start, ms))
+        ends = list(map(_end, ms))
+        if self._usa and "us" in words:  # "US" is the country, "us" the pronoun
+            for i in compress(range(len(words)), [w == "us" for w in words]):
+                if text[starts[i]: ends[i]] == "US":
+                    infos[i] = self._usa
+        atoms = [info[0] if info else _EMPTY for info in infos]
         out: list[tuple[int, int, int]] = []
-        single, multi = self._single, self._multi
-        for i, ids in enumerate(atoms):
-            for a in ids:
-                for idx in single.get(a, ()):
-                    out.append((idx, i, i))
-                for idx, rest in multi.get(a, ()):
-                    end = self._walk(atoms, i + 1, rest)
-                    if end >= 0:
-                        out.append((idx, i, end))
-            tok = toks[i]
-            if tok.joined_end > 0 and text_low:
-                joined = text_low[tok.start: tok.joined_end].replace("-", "").translate(_FOLD)
-                last = i
-                while last + 1 < len(toks) and toks[last + 1].end <= tok.joined_end:
-                    last += 1
-                seen: set[tuple[int, int, int]] = set()
-                for a in self.atoms_of(joined):
-                    for idx in single.get(a, ()):
-                        if (idx, i, last) not in seen:
-                            seen.add((idx, i, last))
-                            out.append((idx, i, last))
-        return out
-
-    def _walk(self, atoms: list[tuple[int, ...]], j: int, rest: tuple[int, ...]) -> int:
-        """Index of the last token if ``rest`` matches from token ``j``, else -1."""
-        if not rest:
-            return j - 1
-        head = rest[0]
-        if head == GAP:
-            for skip in range(_MAX_GAP + 1):
-                end = self._walk(atoms, j + skip, rest[1:])
+        n = len(atoms)
+        for i in compress(range(n), infos):
+            _, singles, multis = infos[i]
+            for idx in singles:
+                out.append((idx, i, i))
+            for idx, rest in multis:
+                head = rest[0]
+                if head != GAP and (i + 1 >= n or head not in atoms[i + 1]):
+                    continue  # most multi-word terms fail on their second word
+                end = self._walk(atoms, i + 1, rest)
                 if end >= 0:
-                    return end
-            return -1
-        if j < len(atoms) and head in atoms[j]:
-            return self._walk(atoms, j + 1, rest[1:])
-        return -1
+                    out.append((idx, i, end))
+        if "-" in low:  # hyphen compounds, tried joined: "Daten-Leck" is "datenleck"
+            from bisect import bisect_left
+
+            for m in _COMPOUND.finditer(low):
+                info = cache[m.group().replace("-", "")]
+                if not info:
+                    continue
+                first = bisect_left(starts, m.start())
+                last = bisect_left(starts, m.end()) - 1
+                for idx in info[1]:
+                    out.append((idx, first, last))
+        return Scan(starts, ends, out)
+
+    def _walk(self, atoms: list[frozenset[int]], j: int, rest: tuple[int, ...]) -> int:
+        """Index of the last token if ``rest`` matches from token ``j``, else -1."""
+        n = len(atoms)
+        for k, head in enumerate(rest):
+            if head == GAP:
+                for skip in range(_MAX_GAP + 1):
+                    end = self._walk(atoms, j + skip, rest[k + 1:])
+                    if end >= 0:
+                        return end
+                return -1
+            if j >= n or head not in atoms[j]:
+                return -1
+            j += 1
+        return j - 1

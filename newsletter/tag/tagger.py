@@ -16,7 +16,9 @@ from types import MappingProxyType
 from typing import Mapping
 
 from ..types import TagResult
-from .matcher import TermMatcher, Token, split_sentences, tokenize
+from bisect import bisect_right
+
+from .matcher import Scan, TermMatcher, split_sentences
 from .normalize import normalize_text
 from .taxonomy import Cue, Taxonomy, load_builtin, merge_user_topics
 
@@ -60,7 +62,6 @@ class Tagger:
             for cue in topic.cues:
                 self._cues.append(self._compile(cue, ti, ids, excluded))
         self._shadows = ids(taxonomy.shadows)
-        self._trace: list[str] | None = None
         self._matcher = TermMatcher(list(terms), taxonomy.stoplist)
         # term index -> cues it triggers, so a sentence only evaluates cues it can satisfy
         self._by_trigger: dict[int, list[int]] = {}
@@ -90,36 +91,31 @@ class Tagger:
         n_topics = len(self.topic_ids)
         best = [0.0] * n_topics
         total = [0.0] * n_topics
-        evidence: list[list[tuple[float, int, str]]] = [[] for _ in range(n_topics)]
+        # per topic: (sort key, evidence thunk) - phrases are cut only for tags that stick
+        found: list[list[tuple[tuple[float, int], tuple[_Match, list[_Match]]]]] = [
+            [] for _ in range(n_topics)]
         order = 0
-        for part, is_head in ((title, True), (text, False)):
-            if not part:
-                continue
-            norm = normalize_text(part)
-            low = norm.lower()
-            spans = [(0, len(norm))] if is_head else split_sentences(norm)
-            for s0, s1 in spans:
-                toks = tokenize(norm[s0:s1])
-                if not toks:
-                    continue
-                scores = self._score_sentence(toks, low[s0:s1], norm[s0:s1])
-                factor = st.headline_weight if is_head else 1.0
-                for ti, (score, phrases) in scores.items():
-                    score *= factor
-                    total[ti] += score
-                    if score > best[ti]:
-                        best[ti] = score
-                    rank = 0 if is_head else 1
-                    for ph in phrases:
-                        evidence[ti].append((rank - score, order, ph))
-                        order += 1
+        norm, head_end = _join(title, text)
+        scan, groups = self._sentences(norm, head_end)
+        for is_head, sentence_hits in groups:
+            factor = st.headline_weight if is_head else 1.0
+            for ti, (score, hits) in self._score_sentence(sentence_hits).items():
+                score *= factor
+                total[ti] += score
+                if score > best[ti]:
+                    best[ti] = score
+                rank = (0 if is_head else 1) - score
+                for trig, ctx in hits:
+                    found[ti].append(((rank, order), (trig, ctx)))
+                    order += 1
         topics: list[str] = []
         ev: dict[str, tuple[str, ...]] = {}
         for ti, tid in enumerate(self.topic_ids):
             if best[ti] >= self._thresholds[ti] or total[ti] >= st.document_threshold:
                 topics.append(tid)
                 seen: dict[str, str] = {}
-                for _, _, ph in sorted(evidence[ti]):
+                for _, (trig, ctx) in sorted(found[ti], key=lambda f: f[0]):
+                    ph = self._phrase(trig, ctx, scan, norm)
                     key = ph.lower()
                     if key not in seen and not any(key in k for k in seen):
                         seen[key] = ph
@@ -128,38 +124,50 @@ class Tagger:
                 ev[tid] = tuple(seen.values())
         return TagResult(topics=tuple(topics), evidence=MappingProxyType(ev))
 
+    def _sentences(self, norm: str, head_end: int) -> tuple[Scan, list[tuple[bool, list[_Match]]]]:
+        """One scan of headline and body; matches grouped by sentence, headline first.
+
+        The headline is everything before ``head_end`` and counts as one sentence."""
+        scan = self._matcher.scan(norm)
+        if not scan.matches:
+            return scan, []
+        bounds = [0] + [s0 for s0, _ in split_sentences(norm[head_end:]) if s0 > 0]
+        bounds = [0] + [b + head_end for b in bounds] if head_end else bounds
+        starts = scan.starts
+        groups: dict[int, list[_Match]] = {}
+        for m in scan.matches:
+            si = bisect_right(bounds, starts[m[1]])
+            if m[2] == m[1] or bisect_right(bounds, starts[m[2]]) == si:
+                groups.setdefault(si, []).append(m)
+        return scan, [(head_end > 0 and k == 1, groups[k]) for k in sorted(groups)]
+
     def debug(self, title: str, text: str) -> list[str]:
         """Which cues fired in which sentence: for tuning the data file, not for users."""
-        self._trace = []
-        try:
-            for part, is_head in ((title, True), (text, False)):
-                norm = normalize_text(part or "")
-                spans = [(0, len(norm))] if is_head else split_sentences(norm)
-                for s0, s1 in spans:
-                    self._trace.append(("H: " if is_head else "S: ") + norm[s0:s1])
-                    toks = tokenize(norm[s0:s1])
-                    self._score_sentence(toks, norm[s0:s1].lower(), norm[s0:s1])
-            return self._trace
-        finally:
-            self._trace = None
+        trace = []
+        norm, head_end = _join(title, text)
+        scan, groups = self._sentences(norm, head_end)
+        for is_head, hits in groups:
+            first = scan.starts[min(m[1] for m in hits)]
+            trace.append(("H: " if is_head else "S: ") + norm[first:first + 70])
+            for ti, (score, found) in self._score_sentence(hits).items():
+                for trig, ctx in found:
+                    trace.append(f"  {self.topic_ids[ti]} {score:.1f}: "
+                                 f"{self._phrase(trig, ctx, scan, norm)}")
+        return trace
 
-    def _score_sentence(self, toks: list[Token], low: str,
-                        orig: str) -> dict[int, tuple[float, list[str]]]:
-        """Topic index -> (score, evidence phrases) for one sentence."""
-        matches = self._matcher.find(toks, low)
-        if not matches:
-            return {}
-        shadow = [m for m in matches if m[0] in self._shadows and m[2] > m[1]]
+    def _score_sentence(self, matches: list[_Match]) -> dict[int, tuple[float, list[tuple[_Match, list[_Match]]]]]:
+        """Topic index -> (score, [(trigger match, context matches)]) for one sentence."""
+        shadow = [m for m in matches if m[2] > m[1] and m[0] in self._shadows]
         if shadow:  # a single word inside "data protection authority" is not "data"
             matches = [m for m in matches if m[1] != m[2] or m[0] in self._shadows
                        or not any(s[1] <= m[1] <= s[2] for s in shadow)]
         by_term: dict[int, list[_Match]] = {}
         for m in matches:
             by_term.setdefault(m[0], []).append(m)
-        present = by_term.keys()
+        present = set(by_term)
         done: set[int] = set()
-        out: dict[int, tuple[float, list[str]]] = {}
-        for t in list(present):
+        out: dict[int, tuple[float, list[tuple[_Match, list[_Match]]]]] = {}
+        for t in by_term:
             for ci in self._by_trigger.get(t, ()):
                 if ci in done:
                     continue
@@ -171,44 +179,54 @@ class Tagger:
                 if cue.excluded and not cue.excluded.isdisjoint(present):
                     ex = [m for tt in cue.excluded & present for m in by_term[tt]]
                     trig = [m for m in trig if not any(_overlap(m, e) for e in ex)]
-                phrase = self._satisfied(cue, trig, by_term, toks, orig)
-                if phrase is None:
+                hit = self._satisfied(cue, trig, by_term, present)
+                if hit is None:
                     continue
-                if self._trace is not None:
-                    self._trace.append(f"  {cue.name} +{cue.weight}: {phrase}")
-                score, phrases = out.get(cue.topic, (0.0, []))
-                phrases.append(phrase)
-                out[cue.topic] = (score + cue.weight, phrases)
+                score, hits = out.get(cue.topic, (0.0, []))
+                hits.append(hit)
+                out[cue.topic] = (score + cue.weight, hits)
         return out
 
-    def _satisfied(self, cue: _CCue, trig: list[_Match], by_term: Mapping[int, list[_Match]],
-                   toks: list[Token], orig: str) -> str | None:
-        """Evidence phrase if some trigger match has all its context, else None."""
+    @staticmethod
+    def _satisfied(cue: _CCue, trig: list[_Match], by_term: Mapping[int, list[_Match]],
+                   present: set[int]) -> tuple[_Match, list[_Match]] | None:
+        """(trigger, context matches) if some trigger match has all its context, else None."""
+        needs = [present & need for need in cue.with_]
+        if not all(needs):
+            return None
         for m in trig:
             ctx: list[_Match] = []
-            for need in cue.with_:
-                cands = [c for tt in need if tt in by_term for c in by_term[tt]
-                         if not _overlap(c, m)]
+            for terms in needs:
+                cands = [c for tt in terms for c in by_term[tt] if not _overlap(c, m)]
                 if not cands:
                     break
                 ctx.extend(cands)
             else:
-                return self._phrase(m, ctx, toks, orig)
+                return m, ctx
         return None
 
-    def _phrase(self, m: _Match, ctx: list[_Match], toks: list[Token], orig: str) -> str:
-        """The trigger as found, widened to the nearest context when that is close by."""
+    def _phrase(self, m: _Match, ctx: list[_Match], scan: Scan, orig: str) -> str:
+        """The trigger as found, widened to the context words close by: "Verbot auf Diensthandys"."""
         st = self.settings
         lo, hi = m[1], m[2]
-        for c in ctx:  # widen to every context word close by: "Verbot auf Diensthandys"
+        for c in ctx:
             if _distance(c, m) <= st.evidence_window:
                 lo, hi = min(lo, c[1]), max(hi, c[2])
-        start = toks[lo].start
-        end = max(toks[hi].end, toks[lo].joined_end if lo == hi else 0)
-        phrase = orig[start:end].strip(" -'\"")
+        phrase = orig[scan.starts[lo]:scan.ends[hi]].strip(" -'\"")
         if len(phrase) > st.max_phrase_chars:
-            phrase = orig[toks[m[1]].start:toks[m[2]].end]
+            phrase = orig[scan.starts[m[1]]:scan.ends[m[2]]]
         return " ".join(phrase.split())
+
+
+def _join(title: str, text: str) -> tuple[str, int]:
+    """Headline and body as one normalised string (one scan), and where the body starts.
+
+    A line break separates them, so no sentence or multi-word match spans both."""
+    head = normalize_text(title).replace("\n", " ").strip() if title else ""
+    body = normalize_text(text) if text else ""
+    if not head:
+        return body, 0
+    return head + "\n" + body, len(head) + 1
 
 
 def _overlap(a: _Match, b: _Match) -> bool:
