@@ -41,6 +41,7 @@ def _env(user_dir: Path | None) -> Any:
     )
     env.filters["md_escape"] = md_escape
     env.filters["md_url"] = md_url
+    env.filters["count"] = count_noun
     return env
 
 
@@ -50,6 +51,11 @@ _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]<>#|"})
 def md_escape(text: str) -> str:
     """Text that Markdown shows as written (no accidental links, emphasis or HTML)."""
     return str(text).translate(_MD_SPECIAL)
+
+
+def count_noun(n: int, singular: str, plural: str | None = None) -> str:
+    """``{{ n | count('story', 'stories') }}`` -> '1 story', '3 stories'."""
+    return f"{n} {singular if n == 1 else (plural or singular + 's')}"
 
 
 def md_url(url: str) -> str:
