@@ -14,7 +14,11 @@ Steps:
    time window, so only items that share something and are close in time are compared;
    no all-pairs comparison of full texts (2,000 items must merge in under 2 s).
 3. ``_pair_score``: evidence from shared keys, weighted down when a key is common in the
-   batch, plus word-stem similarity for reports in one language.
+   batch, plus word-stem similarity for reports in one language. Topic overlap alone (the
+   lexicon's ``common_names`` such as TikTok, the EU, the US, plus privacy vocabulary) is
+   capped below every threshold: a merge needs something specific to one event (an amount,
+   a named law or authority, another name or place, much shared wording). An explainer
+   headline ("what it means") lowers the evidence needed, never below that rule.
 4. Grouping: union-find over the accepted pairs, strongest first, with an average-link
    check so a chain of weak links cannot glue two events together.
 """
@@ -53,6 +57,9 @@ class MergeParams:
     link_ratio: float = 0.75  # share of cross pairs that must be linked when joining two groups
     group_floor: float = 0.6  # a cross pair counts as linked at this fraction of its threshold
     max_block: int = 60  # a blocking key shared by more items than this is too common to block on
+    topic_cap: float = 3.0  # most evidence from topic overlap alone (places, common names, terms)
+    specific_similarity: float = 0.3  # text similarity that is itself specific to one event
+    explainer_discount: float = 1.5  # less evidence needed when one headline is an explainer
 
 
 # ---------------------------------------------------------------------------
@@ -98,6 +105,14 @@ class Lexicon:
     entities: frozenset[str]  # concept ids of places ("p:") and entities ("e:"): strong evidence
     number_words: Mapping[str, float]
     magnitudes: Mapping[str, float]
+    # names (normalised tokens) and entity ids that are the subject of many reports in any
+    # week (TikTok, Meta, Google): sharing one is topic overlap, not a sign of one event
+    common: frozenset[str] = frozenset()
+    explainers: tuple[str, ...] = ()  # headline phrases of follow-up explainers, " what it means "
+
+    def is_common(self, name: str) -> bool:
+        """A much-reported name or entity ("tiktoks" too): topic, not event evidence."""
+        return name in self.common or (len(name) > 4 and name.endswith("s") and name[:-1] in self.common)
 
     def token_concepts(self, tok: str) -> tuple[str, ...]:
         return _token_concepts(self, tok)
@@ -139,6 +154,19 @@ def _lexicon_from_mapping(data: Mapping[str, object]) -> Lexicon:
     numbers = data.get("numbers") or {}
     words = {_fold(str(k)): float(v) for k, v in (numbers.get("words") or {}).items()}  # type: ignore[union-attr]
     mags = {_fold(str(k)): float(v) for k, v in (numbers.get("magnitudes") or {}).items()}  # type: ignore[union-attr]
+    common: set[str] = set()
+    for form in data.get("common_names") or ():  # type: ignore[union-attr]
+        toks = tuple(_norm_token(t) for t in _split(str(form)))
+        if len(toks) == 1:
+            common.add(toks[0])
+            common.update(exact.get(toks[0], ()))
+        elif toks:
+            common.update(phrases.get(toks, ()))
+    explainers = {
+        tuple(_norm_token(t) for t in _split(str(form)))
+        for forms in (data.get("explainer_headlines") or {}).values()  # type: ignore[union-attr]
+        for form in forms
+    }
     stop = set()
     for words_list in (data.get("stopwords") or {}).values():  # type: ignore[union-attr]
         stop.update(_norm_token(str(w)) for w in words_list)
@@ -153,6 +181,8 @@ def _lexicon_from_mapping(data: Mapping[str, object]) -> Lexicon:
         entities=frozenset(entities),
         number_words=words,
         magnitudes=mags,
+        common=frozenset(common),
+        explainers=tuple(sorted(f" {' '.join(e)} " for e in explainers if e)),
     )
 
 
@@ -245,6 +275,7 @@ class Features:
     grams: frozenset[str]  # character 5-grams of the content words (same-language similarity)
     title_caps: frozenset[str] = frozenset()  # capitalised headline words (names or German nouns)
     topics: frozenset[str] = frozenset()  # the tagger's topics, when known
+    explainer: bool = False  # the headline promises background ("what it means"), not news
 
 
 def _is_initial(text: str, start: int) -> bool:
@@ -329,6 +360,8 @@ def features(
                 if is_title and len(norm) >= 3:
                     title_caps.add(norm)
     nums, years = _number_keys(title + " .\n" + text, lex)
+    head = f" {' '.join(_norm_token(t) for t in _split(title))} "
+    explainer = any(e in head for e in lex.explainers)
     # A headline word is a name if it is one in the text (English headlines capitalise every
     # word; German ones every noun) or is written like one (TikTok, CNIL).
     title_names |= {n for n in title_caps if n in names}
@@ -346,6 +379,7 @@ def features(
         grams=frozenset(grams),
         title_caps=frozenset(title_caps),
         topics=frozenset(topics),
+        explainer=explainer,
     )
 
 
@@ -369,8 +403,10 @@ class _Scorer:
         lex: Lexicon,
         local_df: Sequence[Mapping[str, int]],
         gram_df: Mapping[str, int] | None = None,
+        params: MergeParams | None = None,
     ) -> None:
         self.lex = lex
+        self.params = params or MergeParams()
         self.local_df = local_df
         self.gram_df = gram_df or {}
         self._gram_norm: dict[int, float] = {}
@@ -419,12 +455,26 @@ class _Scorer:
             # taken out before), since German and English nouns differ
             shared_names = a.caps & b.caps
         parts["names"] = sum(2.0 * w("n:" + n) for n in shared_names)
+        similarity = self.text_similarity(a, b) if a.lang == b.lang else 0.0
         if a.lang == b.lang:
-            parts["words"] = 10.0 * self.text_similarity(a, b)
+            parts["words"] = 10.0 * similarity
         # A headline names who the story is about: a name in one headline that the other
         # report never mentions points to two events (two TikTok stories in one week).
         parts["conflict"] = -self._conflict(a, b)
-        return sum(parts.values()), parts
+        total = sum(parts.values())
+        # Much-reported companies and places and privacy vocabulary say what a report is about,
+        # not which event: without anything specific to one event the score stays below
+        # every threshold, so two TikTok stories of one week cannot merge on topic alone.
+        specific = (
+            parts["numbers"] > 0
+            or any(c in self.lex.entities and not self.lex.is_common(c) for c in shared_concepts)
+            or any(not self.lex.is_common(n) for n in shared_names)
+            or similarity >= self.params.specific_similarity
+        )
+        if not specific:  # the key marks the pair: it never merges on its own (group_indices)
+            parts["topic_only"] = min(0.0, self.params.topic_cap - total)
+            total = min(total, self.params.topic_cap)
+        return total, parts
 
     def _conflict(self, a: Features, b: Features) -> float:
         missing_a = sum(1 for n in self._title_names(a) if not _mentions(b, n))
@@ -528,7 +578,7 @@ def batch_scorer(feats: Sequence[Features], params: MergeParams, lex: Lexicon) -
     for f in feats:
         for g in f.grams:
             gram_df[g] += 1
-    scorer = _Scorer(lex, local_df, gram_df)
+    scorer = _Scorer(lex, local_df, gram_df, params)
     scorer.known_names = frozenset().union(*(f.names for f in feats)) if feats else frozenset()
     return scorer
 
@@ -536,6 +586,10 @@ def batch_scorer(feats: Sequence[Features], params: MergeParams, lex: Lexicon) -
 def _need(params: MergeParams, a: Features, b: Features) -> float:
     days = abs((a.when - b.when).total_seconds()) / 86400.0
     base = params.same_language if a.lang == b.lang else params.cross_language
+    if a.explainer or b.explainer:
+        # an explainer follows the news and repeats little of it (no amounts, few names):
+        # what it shares counts for more; topic overlap alone still never merges (topic_only)
+        base -= params.explainer_discount
     return base + params.days_penalty * days
 
 
@@ -571,10 +625,10 @@ def group_indices(
     scores: dict[tuple[int, int], float] = {}
     edges: list[tuple[float, int, int]] = []
     for i, j in sorted(candidate_pairs(feats, params)):
-        s, _ = scorer.score(feats[i], feats[j], i, j)
+        s, parts = scorer.score(feats[i], feats[j], i, j)
         need = _need(params, feats[i], feats[j])
         scores[(i, j)] = s / need
-        if s >= need:
+        if s >= need and "topic_only" not in parts:
             edges.append((s / need, i, j))
     edges.sort(key=lambda e: (-e[0], e[1], e[2]))
     uf = _UnionFind(len(feats))

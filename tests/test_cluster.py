@@ -203,3 +203,91 @@ def test_lexicon_aligns_german_and_english_terms() -> None:
     assert {"e:gdpr", "t:data-protection-authority", "t:fine"} <= shared
     score, parts = pair_score(en, de, lex)
     assert parts["entities"] > 0 and parts["terms"] > 0
+
+
+# Two different TikTok events of one week, in German: the same company, its parent, the
+# same countries and privacy vocabulary, but nothing specific to one event in common.
+TIKTOK_ACCESS = item(
+    "tiktok-zugriff",
+    "TikTok: ByteDance-Mitarbeiter spähten Journalisten aus",
+    "Mitarbeiter des chinesischen TikTok-Mutterkonzerns ByteDance haben auf die Nutzerdaten von "
+    "Journalisten in den USA zugegriffen, darunter eine Reporterin von BuzzFeed. Sie wollten "
+    "herausfinden, wer vertrauliche Unterlagen weitergegeben hatte. ByteDance hat die Beteiligten "
+    "entlassen; in den USA gilt die App als Sicherheitsrisiko.",
+    lang="de", source="taz", topics=("data-access",),
+)
+TIKTOK_ACCESS_2 = item(
+    "tiktok-zugriff-2",
+    "ByteDance entlässt Mitarbeiter nach Zugriff auf Journalistendaten",
+    "Der TikTok-Konzern ByteDance hat Mitarbeiter entlassen, die IP-Adressen einer früheren "
+    "BuzzFeed-Reporterin und eines weiteren Journalisten ausgewertet hatten, um undichte Stellen "
+    "im Unternehmen zu finden.",
+    lang="de", source="Der Spiegel", days=0.5, topics=("data-access",),
+)
+TIKTOK_CLOVER = item(
+    "tiktok-rechenzentren",
+    "TikTok will Daten europäischer Nutzer in Irland speichern",
+    "TikTok kündigt an, die Daten seiner Nutzer aus Europa künftig in Rechenzentren in Irland und "
+    "Norwegen zu speichern. Der chinesische Mutterkonzern ByteDance reagiert damit auf Bedenken, "
+    "Behörden in China könnten auf die Daten zugreifen. In den USA läuft ein ähnliches Projekt, "
+    "dort wird über ein Verbot der App gestritten.",
+    lang="de", source="heise online", days=2, topics=("data-localization", "bans"),
+)
+
+
+def test_two_german_tiktok_events_in_one_week_stay_apart() -> None:
+    stories = merge_stories([TIKTOK_ACCESS, TIKTOK_CLOVER, TIKTOK_ACCESS_2])
+    assert groups(stories) == [{"tiktok-rechenzentren"}, {"tiktok-zugriff", "tiktok-zugriff-2"}]
+
+
+def test_shared_company_and_country_names_are_topic_not_event() -> None:
+    lex = load_lexicon()
+    a, b = (features(t.article.title, t.article.text, "de", T0, lex, t.tags.topics)
+            for t in (TIKTOK_ACCESS, TIKTOK_CLOVER))
+    score, parts = pair_score(a, b, lex)
+    assert parts["names"] > 0 and parts["entities"] > 0  # TikTok, ByteDance, USA, China are shared
+    assert "topic_only" in parts and score < 4.0  # ... but that is all they share
+
+
+def test_the_two_seed_articles_stay_apart() -> None:
+    from pathlib import Path
+
+    from newsletter.ingest.seeds import read_seeds
+
+    seeds = Path(__file__).resolve().parent.parent / "seeds"
+    articles = read_seeds(seeds)
+    assert len(articles) == 2
+    tagged = [
+        TaggedItem(item=Item(key=a.guid or a.title, article=a, first_seen=T0), tags=TagResult(topics=topics))
+        for a, topics in zip(articles, (("data-access", "bans"), ("data-localization", "bans")))
+    ]
+    assert len(merge_stories(tagged)) == 2
+
+
+def test_explainer_follow_up_joins_the_news_it_explains() -> None:
+    news = item(
+        "dpf-news",
+        "EU-Kommission beschließt Angemessenheitsbeschluss für Data Privacy Framework",
+        "Die EU-Kommission hat den neuen Datenschutzrahmen mit den USA angenommen. Unternehmen "
+        "dürfen personenbezogene Daten wieder ohne Zusatzverträge an zertifizierte US-Firmen "
+        "übermitteln. Kritiker kündigten eine Klage an.",
+        lang="de", source="netzpolitik.org", topics=("data-localization",),
+    )
+    explainer = item(
+        "dpf-faq",
+        "Neuer Datenschutzrahmen: Was Firmen jetzt wissen müssen",
+        "Wer Daten an einen Dienstleister in den USA schickt, sollte prüfen, ob dieser unter dem "
+        "Data Privacy Framework zertifiziert ist. Datenschützer raten, Standardvertragsklauseln "
+        "vorzuhalten.",
+        lang="de", source="Golem.de", days=1, topics=("data-localization",),
+    )
+    assert groups(merge_stories([news, explainer])) == [{"dpf-faq", "dpf-news"}]
+    # an explainer about the same company but another event still needs specific evidence
+    other = item(
+        "tiktok-faq",
+        "TikTok-Verbot auf Diensthandys: Was Beschäftigte jetzt wissen müssen",
+        "Mehrere Behörden verbieten TikTok auf dienstlichen Handys. Der chinesische Mutterkonzern "
+        "ByteDance weist Vorwürfe zurück, Nutzerdaten an Behörden in China weiterzugeben.",
+        lang="de", source="t3n", days=1, topics=("bans",),
+    )
+    assert len(merge_stories([TIKTOK_ACCESS, other])) == 2
