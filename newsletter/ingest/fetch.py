@@ -63,7 +63,6 @@ MAX_RETRY_AFTER = timedelta(days=7)
 DEFAULT_429_WAIT = timedelta(hours=1)  # a 429 without Retry-After
 _RETRY_STATUS = frozenset({500, 502, 503, 504})
 _PERMANENT = frozenset({301, 308})
-_CHUNK = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -523,8 +522,7 @@ class HttpFetcher:
         lim = self.limits
         timeout = httpx.Timeout(min(lim.read_timeout, remaining),
                                 connect=min(lim.connect_timeout, remaining))
-        headers = conditional_headers(job.state) if job.url == (job.state.moved_to or job.source.url) \
-            else {}
+        headers = conditional_headers(job.state)
         with client.stream("GET", job.url, headers=headers, timeout=timeout) as resp:
             hdrs = {k.lower(): v for k, v in resp.headers.items()}
             final = str(resp.url)
@@ -624,10 +622,6 @@ class _TooLarge(_BodyError):
 
 class _BadBody(_BodyError):
     pass
-
-
-def default_limits() -> FetchLimits:
-    return FetchLimits()
 
 
 SimpleFetcher = HttpFetcher  # the name pipeline.py and older code used
