@@ -170,7 +170,8 @@ def render_index(view: dict[str, Any], templates_dir: Path | None = None) -> str
                           [BUILTIN_TEMPLATES])
         raise TemplateError(f"template {ARCHIVE_TEMPLATE} not found (looked in {where})") from None
     except jinja2.TemplateError as e:
-        at = f" line {e.lineno}" if getattr(e, "lineno", None) else ""
+        lineno = getattr(e, "lineno", None)
+        at = f" line {lineno}" if lineno else ""
         raise TemplateError(f"template {ARCHIVE_TEMPLATE}{at}: {e}") from e
 
 

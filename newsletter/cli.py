@@ -185,7 +185,7 @@ def preview(config_path: Path, port: int, host: str, allow_remote: bool, offline
     config = load(config_path)
     fixed = parse_now(now_text, config) if now_text else None
     serve(config, host=host, port=port, allow_remote=allow_remote, offline=offline,
-          clock=(lambda: fixed) if fixed else None,  # type: ignore[return-value,misc]
+          clock=(lambda: fixed) if fixed else None,
           announce=lambda s: click.echo(s))
 
 

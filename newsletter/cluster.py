@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from importlib import resources
-from typing import Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import yaml
 
@@ -127,14 +127,14 @@ def _token_concepts(lex: Lexicon, tok: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
-def _lexicon_from_mapping(data: Mapping[str, object]) -> Lexicon:
+def _lexicon_from_mapping(data: Mapping[str, Any]) -> Lexicon:
     exact: dict[str, list[str]] = defaultdict(list)
     phrases: dict[tuple[str, ...], list[str]] = defaultdict(list)
     prefixes: list[tuple[str, str]] = []
     suffixes: list[tuple[str, str]] = []
     entities: set[str] = set()
     for section in ("places", "entities", "terms"):
-        for cid, forms in (data.get(section) or {}).items():  # type: ignore[union-attr]
+        for cid, forms in (data.get(section) or {}).items():
             cid = f"{section[0]}:{cid}"
             if section != "terms":
                 entities.add(cid)
@@ -152,10 +152,10 @@ def _lexicon_from_mapping(data: Mapping[str, object]) -> Lexicon:
                 elif toks:
                     phrases[toks].append(cid)
     numbers = data.get("numbers") or {}
-    words = {_fold(str(k)): float(v) for k, v in (numbers.get("words") or {}).items()}  # type: ignore[union-attr]
-    mags = {_fold(str(k)): float(v) for k, v in (numbers.get("magnitudes") or {}).items()}  # type: ignore[union-attr]
+    words = {_fold(str(k)): float(v) for k, v in (numbers.get("words") or {}).items()}
+    mags = {_fold(str(k)): float(v) for k, v in (numbers.get("magnitudes") or {}).items()}
     common: set[str] = set()
-    for form in data.get("common_names") or ():  # type: ignore[union-attr]
+    for form in data.get("common_names") or ():
         toks = tuple(_norm_token(t) for t in _split(str(form)))
         if len(toks) == 1:
             common.add(toks[0])
@@ -164,11 +164,11 @@ def _lexicon_from_mapping(data: Mapping[str, object]) -> Lexicon:
             common.update(phrases.get(toks, ()))
     explainers = {
         tuple(_norm_token(t) for t in _split(str(form)))
-        for forms in (data.get("explainer_headlines") or {}).values()  # type: ignore[union-attr]
+        for forms in (data.get("explainer_headlines") or {}).values()
         for form in forms
     }
-    stop = set()
-    for words_list in (data.get("stopwords") or {}).values():  # type: ignore[union-attr]
+    stop: set[str] = set()
+    for words_list in (data.get("stopwords") or {}).values():
         stop.update(_norm_token(str(w)) for w in words_list)
     return Lexicon(
         stopwords=frozenset(stop),
@@ -657,7 +657,7 @@ def group_indices(
 # Stories
 
 
-def _lead_key(t: TaggedItem, prefer_language: str | None, pos: int) -> tuple:  # type: ignore[type-arg]
+def _lead_key(t: TaggedItem, prefer_language: str | None, pos: int) -> tuple[Any, ...]:
     a = t.article
     text_len = len(a.text or "")
     return (

@@ -298,7 +298,7 @@ def load_config(path: str | Path = DEFAULT_CONFIG) -> Config:
     try:
         model = ConfigModel.model_validate(data)
     except ValidationError as e:
-        err = e.errors()[0]
+        err: dict[str, Any] = dict(e.errors()[0])
         loc = tuple(err["loc"])
         raise ConfigError(_describe(err), path=name, field=_field_path(loc) or None,
                           line=_node_line(root, loc)) from None

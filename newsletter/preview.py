@@ -474,7 +474,7 @@ def make_server(app: Preview, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT
         raise UsageError(f"refusing to serve on {host}: the preview has no login, so it binds "
                          "to loopback only; add --allow-remote if you really mean it")
     handler = type("Handler", (_Handler,), {"app": app, "check_host": loopback})
-    cls = PreviewServer
+    cls: type[PreviewServer] = PreviewServer
     if ":" in host:
         cls = type("PreviewServer6", (PreviewServer,), {"address_family": socket.AF_INET6})
     try:
@@ -486,7 +486,8 @@ def make_server(app: Preview, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT
 
 def url_of(server: PreviewServer) -> str:
     host, port = server.server_address[:2]
-    shown = f"[{host}]" if ":" in str(host) else str(host)
+    host = host.decode() if isinstance(host, bytes) else str(host)
+    shown = f"[{host}]" if ":" in host else host
     return f"http://{shown}:{port}/"
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from itertools import compress
-from typing import Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 _TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 _NUMBER = re.compile(r"\d+(?:s|er|ern)?")
@@ -133,7 +133,7 @@ _WordInfo = tuple  # (frozenset of atom ids, single-term ids, multi-term entries
 class _AtomCache(dict[str, _WordInfo]):
     """word -> what it matches, computed on first sight: news vocabulary is small."""
 
-    def __init__(self, compute) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, compute: Callable[[str], Any]) -> None:
         super().__init__()
         self._compute = compute
 

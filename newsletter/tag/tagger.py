@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Mapping
+from typing import Any, Callable, Mapping
 
 from ..types import TagResult
 from bisect import bisect_right
@@ -70,7 +70,7 @@ class Tagger:
                 self._by_trigger.setdefault(t, []).append(ci)
 
     @staticmethod
-    def _compile(cue: Cue, ti: int, ids, excluded: frozenset[int]) -> _CCue:  # type: ignore[no-untyped-def]
+    def _compile(cue: Cue, ti: int, ids: Callable[..., Any], excluded: frozenset[int]) -> _CCue:
         return _CCue(ti, cue.weight, ids(cue.terms), tuple(ids(w) for w in cue.with_),
                      ids(cue.without), excluded, cue.name)
 
