@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from .config import Config
 from .digest import DigestSettings, assemble
@@ -26,7 +26,10 @@ from .lock import run_lock
 from .render import render_digest, write_issue
 from .select import period_ending, select_items
 from .store import IssueRecord, Store
-from .types import Article, Digest, DigestCounts, FeedError, Rendered, TaggedItem
+from .types import Article, Digest, DigestCounts, FeedError, Item, Rendered, TaggedItem
+
+if TYPE_CHECKING:
+    from .tag import Tagger
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +89,7 @@ def fetch_feeds(config: Config, store: Store, now: datetime, fetcher: Fetcher,
     return results
 
 
-def tag_items(items: Sequence, config: Config) -> tuple[list[TaggedItem], object]:
+def tag_items(items: Sequence[Item], config: Config) -> tuple[list[TaggedItem], Tagger]:
     from .tag import Tagger
     from .watchlist import Watchlist
 
@@ -96,6 +99,9 @@ def tag_items(items: Sequence, config: Config) -> tuple[list[TaggedItem], object
                                                   it.article.language),
                          watchlist=watch.match(it.article.title, it.article.text))
               for it in items]
+    for t in tagged:
+        log.debug("tagged %s %r: %s %s", t.item.key, t.article.title[:60],
+                  ",".join(t.tags.topics) or "-", dict(t.tags.evidence))
     return tagged, tagger
 
 
@@ -111,6 +117,7 @@ def build(config: Config, *, now: datetime, out_dir: Path | None = None, offline
     held = run_lock(config.state_path, wait=lock_wait) if lock else contextlib.nullcontext()
     with held, Store(config.state_path) as store:
         articles: list[Article] = list(read_seeds(config.seeds_dir))
+        log.info("%d seeds read from %s", len(articles), config.seeds_dir)
         errors: list[FeedError] = []
         results: list[FeedResult] = []
         if not offline and config.feeds:
@@ -123,6 +130,7 @@ def build(config: Config, *, now: datetime, out_dir: Path | None = None, offline
                         on_feed_error(fe)
                 articles.extend(r.articles)
         upserted = store.upsert_articles(articles, now)
+        log.info("%d items ingested, %d new", upserted.seen, upserted.new)
         if not offline and config.feeds:
             # feed health after the items are stored (see fetch_feeds); the footer lists
             # feeds failing for more than a week (issue 3)
@@ -135,6 +143,8 @@ def build(config: Config, *, now: datetime, out_dir: Path | None = None, offline
         period = period_ending(now, settings.period_days, config.tz)
         items = select_items(store.items_for_issue(period.issue, now), period,
                              settings.max_age_days)
+        log.info("issue %s (%s to %s): %d items selected", period.issue,
+                 period.start.isoformat(), period.end.isoformat(), len(items))
         tagged, tagger = tag_items(items, config)
         ranking = config.model.ranking
         digest = assemble(
@@ -142,8 +152,8 @@ def build(config: Config, *, now: datetime, out_dir: Path | None = None, offline
             settings=DigestSettings(title=settings.title, max_stories=settings.max_stories,
                                     top_stories=ranking.top_stories,
                                     prefer_language=settings.language),
-            topic_order=tagger.topic_ids, topic_labels=tagger.labels,  # type: ignore[attr-defined]
-            topic_weights=tagger.weights,  # type: ignore[attr-defined]
+            topic_order=tagger.topic_ids, topic_labels=tagger.labels,
+            topic_weights=tagger.weights,
             rank_weights=RankWeights(**{k: v for k, v in ranking.model_dump().items()
                                         if k in RankWeights.__dataclass_fields__}),
             now=now, feed_errors=errors,
