@@ -26,3 +26,20 @@ def write_atomic(path: Path, data: str | bytes) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def remove_stale_temps(path: Path) -> int:
+    """Delete temp files a killed writer of ``path`` left behind; returns how many.
+
+    Call only while holding the run lock (``lock.run_lock``): then no other process
+    can be writing ``path``, and every ``.<name>.*.tmp`` beside it is debris.
+    """
+    removed = 0
+    if path.parent.is_dir():
+        for tmp in path.parent.glob(f".{path.name}.*.tmp"):
+            try:
+                tmp.unlink()
+                removed += 1
+            except FileNotFoundError:
+                pass
+    return removed

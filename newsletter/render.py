@@ -201,11 +201,12 @@ def render_digest(d: Digest, *, tz: tzinfo, templates_dir: Path | None = None) -
 
 def write_issue(out_dir: Path, issue: str, docs: Mapping[str, str]) -> Rendered:
     """Write every document atomically; the JSON last, as the marker that the issue is whole."""
-    from .atomic import write_atomic
+    from .atomic import remove_stale_temps, write_atomic
 
     paths = []
     for ext in ("md", "html", "txt", "json"):
         p = out_dir / f"{issue}.{ext}"
+        remove_stale_temps(p)  # a build killed mid-write (issue 8); we hold the run lock
         write_atomic(p, docs[ext])
         paths.append(str(p))
     return Rendered(issue=issue, paths=tuple(paths))
