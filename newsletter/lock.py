@@ -3,6 +3,12 @@
 ``flock`` is released by the kernel when the holder dies, so a lock left by a
 killed process is never stale: the next run simply gets it. The file records the
 holder's pid for the message shown to a waiting run.
+
+One catch (found by ``tests/test_crash_kill.py``): a flock belongs to the open
+file, and a forked child (the fetcher's parser processes) shares it. If the run
+is killed with SIGKILL, children that outlive it would keep the lock forever.
+So every forked child closes its copy of the lock descriptor at once
+(``os.register_at_fork``); only the process that took the lock holds it.
 """
 
 from __future__ import annotations
@@ -16,6 +22,20 @@ from typing import Iterator
 
 from .exceptions import LockedError
 
+_held: set[int] = set()  # lock descriptors this process holds
+
+
+def _close_in_child() -> None:
+    for fd in list(_held):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _held.clear()
+
+
+os.register_at_fork(after_in_child=_close_in_child)
+
 
 @contextmanager
 def run_lock(state_path: Path, *, wait: float = 0.0, poll: float = 0.2) -> Iterator[None]:
@@ -23,6 +43,7 @@ def run_lock(state_path: Path, *, wait: float = 0.0, poll: float = 0.2) -> Itera
     lock_path = state_path.with_name(state_path.name + ".lock")
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    _held.add(fd)
     try:
         deadline = time.monotonic() + wait
         while True:
@@ -44,4 +65,5 @@ def run_lock(state_path: Path, *, wait: float = 0.0, poll: float = 0.2) -> Itera
             os.ftruncate(fd, 0)
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
+        _held.discard(fd)
         os.close(fd)
