@@ -10,6 +10,7 @@ reaches them (Markdown seeds and the editor's note) is sanitised first.
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any, Mapping
@@ -70,6 +71,16 @@ def markdown_to_safe_html(text: str) -> str:
     return sanitize_html(markdown.markdown(text, extensions=["sane_lists"]))
 
 
+_RAW_TAG = re.compile(r"<(?:script|style|iframe)\b.*?</(?:script|style|iframe)\s*>|</?[a-zA-Z][^<>]*>",
+                      re.S | re.I)
+_BAD_LINK = re.compile(r"\]\(\s*(?:javascript|data|vbscript):[^)]*\)", re.I)
+
+
+def safe_markdown_source(text: str) -> str:
+    """Markdown for the .md/.txt digests: no raw HTML, no script or data links."""
+    return _BAD_LINK.sub("]()", _RAW_TAG.sub("", text)).strip()
+
+
 def evidence_line(story: Story, labels: Mapping[str, str]) -> str:
     """'tagged bans: "Verbot auf Diensthandys"; data-access: "Nutzerdaten"' — short."""
     parts = []
@@ -118,7 +129,7 @@ def view_model(d: Digest, tz: tzinfo) -> dict[str, Any]:
         "period_end": _date(d.period_end, tz),
         "generated_at": d.generated_at.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z"),
         "intro_html": markdown_to_safe_html(d.intro_markdown) if d.intro_markdown else None,
-        "intro_text": d.intro_markdown,
+        "intro_text": safe_markdown_source(d.intro_markdown) if d.intro_markdown else None,
         "alerts": [story_view(s, labels, tz, main_topic(s, order)) for s in d.alerts],
         "top": [story_view(s, labels, tz, main_topic(s, order)) for s in d.top],
         "sections": [{"topic": sec.topic, "label": sec.label,

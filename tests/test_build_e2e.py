@@ -199,3 +199,31 @@ def test_offline_build_uses_seeds_and_store_only(project: Path, tmp_path: Path) 
     doc = json.loads((project / "digests" / "2026-W48.json").read_text(encoding="utf-8"))
     assert doc["feed_errors"] == []
     assert len(doc["stories"]) == 2
+
+
+def test_intro_and_markdown_seed_rendered_safely(project: Path, tmp_path: Path) -> None:
+    (project / "intro.md").write_text(
+        "This week: **two** alerts.\n\n<script>alert(1)</script>[x](javascript:alert(1))\n",
+        encoding="utf-8")
+    (project / "seeds" / "note.md").write_text(
+        "---\ntitle: Datenschutzbehörde verhängt Bußgeld gegen Auskunftei\nsource: Own notes\n"
+        "url: https://notes.example/a?utm_campaign=x\n---\n"
+        "Die Datenschutzbehörde hat gegen eine Auskunftei ein **Bußgeld** von 2 Millionen Euro "
+        "verhängt.\n\n- Grund: unzulässige Speicherung\n- <img src=https://t.example/p.gif>\n",
+        encoding="utf-8")
+    cfg = make_config(project, "http://127.0.0.1:9")
+    cfg.write_text(cfg.read_text().replace("  max_age_days: 14\n",
+                                           "  max_age_days: 14\n  intro: intro.md\n"))
+    r = run_cli("build", "--offline", "--config", str(cfg), "--now", NOW, "--out", str(tmp_path / "o"))
+    assert r.returncode == 0, r.stderr
+    html = (tmp_path / "o" / "2026-W48.html").read_text(encoding="utf-8")
+    assert "<strong>two</strong>" in html
+    assert "<strong>Bußgeld</strong>" in html and "<li>Grund: unzulässige Speicherung</li>" in html
+    assert "<script>alert" not in html and "javascript:" not in html
+    assert "t.example" not in html and "utm_campaign" not in html
+    doc = json.loads((tmp_path / "o" / "2026-W48.json").read_text(encoding="utf-8"))
+    note = by_title(doc, "Auskunftei")
+    assert note["url"] == "https://notes.example/a" and "enforcement" in note["topics"]
+    md = (tmp_path / "o" / "2026-W48.md").read_text(encoding="utf-8")
+    assert "This week: **two** alerts." in md
+    assert "<script>" not in md and "javascript:" not in md
