@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 from xml.etree import ElementTree as ET
 
-from .exceptions import TemplateError
 
 log = logging.getLogger(__name__)
 
@@ -159,20 +158,9 @@ def archive_view(issues: Sequence[IssueSummary], *, title: str, tz: tzinfo,
 
 def render_index(view: dict[str, Any], templates_dir: Path | None = None) -> str:
     """The archive page; the user's ``archive.html.j2`` wins over the built-in one."""
-    import jinja2
+    from .render import render_template
 
-    from .render import BUILTIN_TEMPLATES, _env
-
-    try:
-        return str(_env(templates_dir).get_template(ARCHIVE_TEMPLATE).render(**view))
-    except jinja2.TemplateNotFound:
-        where = ", ".join(str(p) for p in ([templates_dir] if templates_dir else []) +
-                          [BUILTIN_TEMPLATES])
-        raise TemplateError(f"template {ARCHIVE_TEMPLATE} not found (looked in {where})") from None
-    except jinja2.TemplateError as e:
-        lineno = getattr(e, "lineno", None)
-        at = f" line {lineno}" if lineno else ""
-        raise TemplateError(f"template {ARCHIVE_TEMPLATE}{at}: {e}") from e
+    return render_template(ARCHIVE_TEMPLATE, view, templates_dir)
 
 
 # --- feed.xml --------------------------------------------------------------------------

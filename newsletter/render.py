@@ -187,25 +187,29 @@ def digest_json(d: Digest) -> dict[str, Any]:
     }
 
 
-def render_digest(d: Digest, *, tz: tzinfo, templates_dir: Path | None = None) -> dict[str, str]:
-    """The issue's four documents by extension: md, html, txt, json."""
+def render_template(name: str, view: Mapping[str, Any], templates_dir: Path | None = None,
+                    env: Any = None) -> str:
+    """One template (the user's wins over the built-in one); errors name the template,
+    the line and where we looked."""
     import jinja2
 
+    try:
+        return str((env or _env(templates_dir)).get_template(name).render(**view))
+    except jinja2.TemplateNotFound:
+        where = ", ".join(str(p) for p in ([templates_dir] if templates_dir else []) +
+                          [BUILTIN_TEMPLATES])
+        raise TemplateError(f"template {name} not found (looked in {where})") from None
+    except jinja2.TemplateError as e:
+        lineno = getattr(e, "lineno", None)
+        at = f" line {lineno}" if lineno else ""
+        raise TemplateError(f"template {name}{at}: {e}") from e
+
+
+def render_digest(d: Digest, *, tz: tzinfo, templates_dir: Path | None = None) -> dict[str, str]:
+    """The issue's four documents by extension: md, html, txt, json."""
     env = _env(templates_dir)
     view = view_model(d, tz)
-    out: dict[str, str] = {}
-    for ext in FORMATS:
-        name = f"digest.{ext}.j2"
-        try:
-            out[ext] = env.get_template(name).render(**view)
-        except jinja2.TemplateNotFound:
-            where = ", ".join(str(p) for p in ([templates_dir] if templates_dir else []) +
-                              [BUILTIN_TEMPLATES])
-            raise TemplateError(f"template {name} not found (looked in {where})") from None
-        except jinja2.TemplateError as e:
-            lineno = getattr(e, "lineno", None)
-            at = f" line {lineno}" if lineno else ""
-            raise TemplateError(f"template {name}{at}: {e}") from e
+    out = {ext: render_template(f"digest.{ext}.j2", view, templates_dir, env) for ext in FORMATS}
     out["json"] = json.dumps(digest_json(d), ensure_ascii=False, indent=2) + "\n"
     return out
 
