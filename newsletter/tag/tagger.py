@@ -36,6 +36,7 @@ class _CCue:
     without: frozenset[int]
     excluded: frozenset[int]  # the topic's user exclusions
     name: str  # "<topic>#<n>", for ``debug``
+    near: int  # max words between trigger and context; -1: anywhere in the sentence
 
 
 class Tagger:
@@ -72,7 +73,8 @@ class Tagger:
     @staticmethod
     def _compile(cue: Cue, ti: int, ids: Callable[..., Any], excluded: frozenset[int]) -> _CCue:
         return _CCue(ti, cue.weight, ids(cue.terms), tuple(ids(w) for w in cue.with_),
-                     ids(cue.without), excluded, cue.name)
+                     ids(cue.without), excluded, cue.name,
+                     -1 if cue.near is None else cue.near)
 
     @classmethod
     def load(cls, user_topics: object = None) -> "Tagger":
@@ -194,10 +196,12 @@ class Tagger:
         needs = [present & need for need in cue.with_]
         if not all(needs):
             return None
+        near = cue.near
         for m in trig:
             ctx: list[_Match] = []
             for terms in needs:
-                cands = [c for tt in terms for c in by_term[tt] if not _overlap(c, m)]
+                cands = [c for tt in terms for c in by_term[tt] if not _overlap(c, m)
+                         and (near < 0 or _distance(c, m) <= near)]
                 if not cands:
                     break
                 ctx.extend(cands)

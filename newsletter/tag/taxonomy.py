@@ -48,6 +48,7 @@ class Cue:
     with_: tuple[tuple[str, ...], ...] = ()  # each list must have a match in the sentence
     without: tuple[str, ...] = ()  # none of these may occur in the sentence
     name: str = ""  # for debugging: "<topic>#<n>"
+    near: int | None = None  # context must lie within this many words of the trigger
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,7 @@ def load_builtin(path: Path = DATA_FILE) -> Taxonomy:
                 with_=tuple(_flatten(w, sets, where) for w in c.get("with", [])),
                 without=_flatten(c.get("without", []), sets, where),
                 name=f"{t['id']}#{n}",
+                near=c.get("near"),
             )
             for term in cue.terms + cue.without + tuple(x for w in cue.with_ for x in w):
                 parse_term(term)  # fail early on a typo in the data file
