@@ -43,6 +43,12 @@ def handle_errors(f: F) -> F:
         except NewsletterError as e:
             click.echo(f"newsletter: error: {e}", err=True)
             sys.exit(e.exit_code)
+        except OSError as e:
+            # The machine, not the program: an unwritable --out or state folder, a full
+            # disk. One line naming the file, exit 1, no traceback (issue 8).
+            where = f"{e.filename}: " if e.filename else ""
+            click.echo(f"newsletter: error: {where}{e.strerror or e}", err=True)
+            sys.exit(1)
         except KeyboardInterrupt:
             click.echo("newsletter: interrupted", err=True)
             sys.exit(130)
