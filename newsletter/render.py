@@ -91,6 +91,14 @@ def evidence_line(story: Story, labels: Mapping[str, str]) -> str:
     return "; ".join(parts)
 
 
+def _link(url: str | None) -> str | None:
+    """Every link leaving through a digest is http(s) without tracking parameters, whatever
+    the store holds (rows written by older versions, a seed's front matter; issue 8)."""
+    from .sanitize import safe_link
+
+    return safe_link(url)
+
+
 def _date(dt: datetime | None, tz: tzinfo) -> str | None:
     return dt.astimezone(tz).strftime("%Y-%m-%d") if dt else None
 
@@ -102,7 +110,7 @@ def story_view(story: Story, labels: Mapping[str, str], tz: tzinfo,
     return {
         "id": story.id,
         "title": a.title,
-        "url": a.url,
+        "url": _link(a.url),
         "source": a.source,
         "date": _date(a.published, tz),
         "language": a.language,
@@ -112,7 +120,8 @@ def story_view(story: Story, labels: Mapping[str, str], tz: tzinfo,
         "summary": story.summary,
         "why": evidence_line(story, labels),
         "body_html": body_html,
-        "also": [{"title": o.article.title, "url": o.article.url, "source": o.article.source,
+        "also": [{"title": o.article.title, "url": _link(o.article.url),
+                  "source": o.article.source,
                   "language": o.article.language} for o in story.also],
     }
 
@@ -135,7 +144,7 @@ def view_model(d: Digest, tz: tzinfo) -> dict[str, Any]:
         "sections": [{"topic": sec.topic, "label": sec.label,
                       "stories": [story_view(s, labels, tz, sec.topic) for s in sec.stories]}
                      for sec in d.sections],
-        "overflow": [{"title": s.lead.article.title, "url": s.lead.article.url,
+        "overflow": [{"title": s.lead.article.title, "url": _link(s.lead.article.url),
                       "source": s.lead.article.source} for s in d.overflow],
         "feed_errors": [{"feed": e.feed, "url": e.url, "error": e.error} for e in d.feed_errors],
         "counts": {
@@ -155,10 +164,11 @@ def digest_json(d: Digest) -> dict[str, Any]:
     def story(s: Story, section: str) -> dict[str, Any]:
         a = s.lead.article
         return {
-            "id": s.id, "title": a.title, "url": a.url, "source": a.source,
+            "id": s.id, "title": a.title, "url": _link(a.url), "source": a.source,
             "published": to_iso(a.published), "language": a.language,
             "topics": list(s.topics), "watchlist": list(s.watchlist), "summary": s.summary,
-            "also": [{"title": o.article.title, "url": o.article.url, "source": o.article.source}
+            "also": [{"title": o.article.title, "url": _link(o.article.url),
+                      "source": o.article.source}
                      for o in s.also],
             "evidence": {t: list(v) for t, v in s.evidence.items()},
             "section": section,
@@ -176,7 +186,7 @@ def digest_json(d: Digest) -> dict[str, Any]:
         "generated_at": to_iso(d.generated_at),
         "stories": stories,
         "feed_errors": [{"feed": e.feed, "url": e.url, "error": e.error} for e in d.feed_errors],
-        "overflow": [{"id": s.id, "title": s.lead.article.title, "url": s.lead.article.url,
+        "overflow": [{"id": s.id, "title": s.lead.article.title, "url": _link(s.lead.article.url),
                       "source": s.lead.article.source} for s in d.overflow],
         "counts": {
             "items_seen": d.counts.items_seen, "items_new": d.counts.items_new,

@@ -101,8 +101,8 @@ def sanitize_html(fragment: str) -> str:
     )
 
 
-_BLOCK_END = re.compile(r"(?i)</(?:p|div|li|h[1-6]|blockquote|pre|tr|table|section|article|ul|ol)\s*>"
-                        r"|<(?:p|li|tr)\b[^>]*>|<br\s*/?>|<hr\s*/?>")
+_BLOCK_END = re.compile(r"(?i)</(?:p|div|li|h[1-6]|blockquote|pre|tr|table|section|article|ul|ol)"
+                        r"\s*>|<(?:p|li|tr)\b[^>]*>|<br\s*/?>|<hr\s*/?>")
 _WS = re.compile(r"[ \t\r\f\v]+")
 # Control characters (C0 except tab and newline, DEL, C1), bidirectional embeddings,
 # overrides and isolates (they can reorder what a reader sees: CVE-2021-42574),

@@ -306,3 +306,42 @@ def test_parse_feed_errors_are_feed_errors() -> None:
         with pytest.raises(FeedFetchError) as e:
             parse_feed(body, src)
         assert e.value.url == src.url and e.value.detail.startswith("not a feed")
+
+
+def test_links_from_old_state_and_seeds_are_checked_on_output(tmp_path: Path) -> None:
+    """A row written by an older version, or a seed's front matter, with a javascript: or
+    tracking link: the digest shows no link or a clean one."""
+    from newsletter.store import Store
+    from newsletter.types import Article
+
+    now = build_time()
+    proj = tmp_path / "proj"
+    (proj / "seeds").mkdir(parents=True)
+    (proj / "seeds" / "a.md").write_text(
+        "---\ntitle: Spyware found on phones of journalists\nurl: javascript:alert(1)\n---\n"
+        "State spyware was found on the phones of journalists, a surveillance scandal.\n",
+        encoding="utf-8")
+    cfg = write_config(proj, [])
+    with Store(proj / "state" / "state.sqlite3") as store:
+        store.upsert_articles([Article(
+            kind="feed", source="Old", title="Regulator fines Beta Corp over data breach",
+            text="The data protection authority fined Beta Corp after a data breach.",
+            url="javascript:alert(document.domain)", guid="old-1", feed_url="http://old/")
+        ] + [Article(
+            kind="feed", source="Old", title="Police use facial recognition at stadium",
+            text="Police used facial recognition, a surveillance practice.",
+            url="https://old.example/a?utm_source=x&fbclid=y&id=3", guid="old-2",
+            feed_url="http://old/")], now)
+    out = tmp_path / "out"
+    r = run_cli("build", "--offline", "--config", str(cfg), "--now", now.isoformat(),
+                "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    docs = {p.rsplit(".", 1)[1]: Path(p).read_text(encoding="utf-8") for p in r.stdout.split()}
+    problems, hrefs = audit_html(docs["html"])
+    assert problems == []
+    assert "https://old.example/a?id=3" in hrefs
+    for ext, text in docs.items():
+        assert audit_text(text, ext, markup=ext != "html") == []
+    doc = json.loads(docs["json"])
+    assert {s["title"]: s["url"] for s in doc["stories"]}[
+        "Regulator fines Beta Corp over data breach"] is None

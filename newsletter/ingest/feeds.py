@@ -48,7 +48,7 @@ from ..types import Article
 from .lang import detect_language
 
 MAX_ITEMS = 200  # entries per feed per run, newest first: a huge feed costs no more than this
-MAX_TEXT_CHARS = 20_000  # a feed entry longer than this is truncated: it is a digest, not an archive
+MAX_TEXT_CHARS = 20_000  # longer entries are truncated: it is a digest, not an archive
 MAX_TITLE_CHARS = 300
 MAX_GUID_CHARS = 512  # longer GUIDs are replaced by their hash
 OLDEST_DATE = datetime(1990, 1, 1, tzinfo=timezone.utc)
@@ -182,8 +182,9 @@ class _Entry:
 
 def _newest_first(entries: list[_Entry]) -> list[_Entry]:
     """Dated entries newest first, then undated ones in document order (feeds list newest first)."""
-    dated = sorted((e for e in entries if e.published), key=lambda e: e.published,  # type: ignore[arg-type, return-value]
-                   reverse=True)
+    epoch = datetime.min.replace(tzinfo=timezone.utc)
+    dated = sorted((e for e in entries if e.published), reverse=True,
+                   key=lambda e: e.published or epoch)
     return dated + [e for e in entries if e.published is None]
 
 
