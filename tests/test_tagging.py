@@ -196,3 +196,79 @@ def test_extra_set_is_well_formed() -> None:
     for line in EXTRA.read_text(encoding="utf-8").splitlines():
         item = json.loads(line)
         assert {"id", "lang", "title", "text", "topics"} <= set(item)
+
+
+# General phrasings of each topic (blind-set error analysis): sentences written for
+# these tests. (topic, title, text, must) - must=False: the topic must not be tagged.
+GENERAL = [
+    ("legislation", "Bundestag beschließt Reform des Datenschutzrechts", "", True),
+    ("legislation", "Parliament passes bill to overhaul data protection rules", "", True),
+    ("legislation", "Justizministerium legt Referentenentwurf zur Vorratsdatenspeicherung vor", "", True),
+    ("legislation", "EU-Kommission schlägt Digital-Omnibus vor: DSGVO soll gelockert werden", "", True),
+    ("legislation", "Regulator publishes guidance on cookie consent banners", "", True),
+    ("legislation", "Senate approves amendment to state privacy act", "", True),
+    ("legislation", "Neue Verordnung zur Speicherung von Gesundheitsdaten in Kraft getreten", "", True),
+    ("legislation", "Datenschutzkonferenz veröffentlicht Leitlinien zu KI und personenbezogenen Daten", "", True),
+    ("legislation", "State's new biometric privacy law takes effect", "", True),
+    ("legislation", "Governor signs bill requiring age verification for social media accounts", "", True),
+    ("legislation", "Neues Gesetz zur Grundsteuer tritt in Kraft", "", False),
+    ("legislation", "New law on parental leave passed by parliament",
+     "The law gives parents of children under 3 more time off.", False),
+    ("legislation", "Government publishes guidelines on healthy school meals", "", False),
+    ("legislation", "City bans e-scooters from pavements", "The new rules take effect on Monday.", False),
+    ("data-access", "Telecom handed over customer call records to police without a warrant", "", True),
+    ("data-access", "Provider muss Nutzerdaten an Ermittler herausgeben", "", True),
+    ("data-access", "Google received 50,000 law enforcement requests for user data last year", "", True),
+    ("data-access", "Prosecutors subpoena messaging app for users' chat logs", "", True),
+    ("data-access", "Employees at the ride-hailing firm viewed celebrities' trip data", "", True),
+    ("data-access", "Behörden erhalten Auskunft über Bestandsdaten von Telekom-Kunden", "", True),
+    ("data-access", "Hospitals share patient data with an AI company", "", True),
+    ("data-access", "Carmaker shared drivers' data with insurers", "", True),
+    ("data-access", "", "Die App gab die Standortdaten ihrer Nutzer an Werbetreibende weiter.", True),
+    ("data-access", "Users can now download and access all their data in one place", "", False),
+    ("data-access", "Nutzer können ihre gespeicherten Daten jetzt selbst einsehen", "", False),
+    ("data-access", "Open data portal gives citizens access to city budget data", "", False),
+    ("data-access", "Statistics office uses data from tax authorities to estimate growth", "", False),
+    ("bans", "Ministry bars staff from using Chinese chatbot on work devices", "", True),
+    ("bans", "Bundesländer untersagen Einsatz von Microsoft Teams an Schulen", "", True),
+    ("bans", "Regulator bans schools from using Chromebooks", "", True),
+    ("bans", "Government bans exports of computer chips to China", "", False),
+    ("bans", "Stadt verbietet Silvesterfeuerwerk in der Altstadt", "", False),
+    ("data-localization", "Cloud provider to keep EU customers' data within Europe", "", True),
+    ("data-localization", "", "Weil die Daten dabei in die USA gelangen, fehle eine Rechtsgrundlage für die Drittstaatenübermittlung.", True),
+    ("data-localization", "", "The feature is withdrawn for users in the UK after the government demanded access to encrypted data stored in the cloud.", False),
+    ("breaches", "Krankenkasse: Versichertendaten im Darknet aufgetaucht", "", True),
+    ("breaches", "", "Die Telefonnummern der Nutzer waren für alle einsehbar.", True),
+    ("breaches", "Details of transfer bid leaked to the press", "Information about the club's offer was leaked.", False),
+    ("breaches", "", "Critics warn that the ID database could become a target for hackers.", False),
+    ("surveillance", "Geheimdienst darf Messenger-Nachrichten mitlesen", "", True),
+    ("surveillance", "Former employees charged with spying for a foreign state", "", True),
+    ("surveillance", "Agencies may intercept communications of foreigners without a warrant", "", True),
+    ("surveillance", "Onlinehändler soll Beschäftigte per Video überwacht haben", "", False),
+    ("surveillance", "Firma überwacht Lagerbestände mit Kameras", "Die Kameras überwachen die Regale im Lager.", False),
+    ("tracking", "", "The system compares image fingerprints against a database of known pictures.", False),
+    ("enforcement", "Datenschutzbeauftragter hält Einsatz der Software an Schulen für unzulässig", "", True),
+    ("enforcement", "", "Datenschützer halten den Einsatz für rechtswidrig und fordern ein Gesetz.", False),
+    ("enforcement", "", "The firm kept user data it had obtained in violation of the platform's policies.", False),
+    ("children", "", "The 15-year-old data-sharing agreement was struck down.", False),
+    ("children", "Online-Plattformen müssen Alter der Nutzer prüfen", "", True),
+]
+
+
+@pytest.mark.parametrize("topic,title,text,must", GENERAL)
+def test_general_phrasings(tagger: Tagger, topic: str, title: str, text: str, must: bool) -> None:
+    got = topics(tagger, title, text)
+    assert (topic in got) is must, (topic, title or text, got)
+
+
+def test_evidence_has_no_dangling_quotes(tagger: Tagger) -> None:
+    from newsletter.tag.tagger import _clean_phrase
+
+    assert _clean_phrase('Clover" Daten von europäischen') == "Clover Daten von europäischen"
+    assert _clean_phrase('the "Project Clover" data') == 'the "Project Clover" data'
+    assert _clean_phrase("children's 'privacy") == "children's privacy"
+    assert _clean_phrase("(see data") == "see data"
+    res = tagger.tag('ByteDance: "Project Clover" Daten von europäischen Nutzern bleiben in Europa', "")
+    for phrases in res.evidence.values():
+        for ph in phrases:
+            assert ph.count('"') % 2 == 0 and len(ph) <= 60, ph

@@ -11,6 +11,7 @@ Every number comes from the taxonomy data file.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Callable, Mapping
@@ -36,7 +37,7 @@ class _CCue:
     without: frozenset[int]
     excluded: frozenset[int]  # the topic's user exclusions
     name: str  # "<topic>#<n>", for ``debug``
-    near: int  # max words between trigger and context; -1: anywhere in the sentence
+    near: int  # max words between trigger and its first context list; -1: anywhere
 
 
 class Tagger:
@@ -199,9 +200,9 @@ class Tagger:
         near = cue.near
         for m in trig:
             ctx: list[_Match] = []
-            for terms in needs:
+            for i, terms in enumerate(needs):  # ``near`` bounds the first context list
                 cands = [c for tt in terms for c in by_term[tt] if not _overlap(c, m)
-                         and (near < 0 or _distance(c, m) <= near)]
+                         and (near < 0 or i or _distance(c, m) <= near)]
                 if not cands:
                     break
                 ctx.extend(cands)
@@ -216,10 +217,10 @@ class Tagger:
         for c in ctx:
             if _distance(c, m) <= st.evidence_window:
                 lo, hi = min(lo, c[1]), max(hi, c[2])
-        phrase = orig[scan.starts[lo]:scan.ends[hi]].strip(" -'\"")
+        phrase = orig[scan.starts[lo]:scan.ends[hi]]
         if len(phrase) > st.max_phrase_chars:
             phrase = orig[scan.starts[m[1]]:scan.ends[m[2]]]
-        return " ".join(phrase.split())
+        return _clean_phrase(phrase)
 
 
 def _join(title: str, text: str) -> tuple[str, int]:
@@ -231,6 +232,29 @@ def _join(title: str, text: str) -> tuple[str, int]:
     if not head:
         return body, 0
     return head + "\n" + body, len(head) + 1
+
+
+_QUOTE_PAIRS = (('"', '"'), ("(", ")"), ("[", "]"))
+_LONE_APOSTROPHE = re.compile(r"(?<![^\W_])'|'(?![^\W_])")  # a quote mark, not "it's"
+
+
+def _clean_phrase(phrase: str) -> str:
+    """One line, no dangling quote marks or brackets: the reader sees a clean snippet.
+
+    Phrases start and end on word boundaries (token offsets), but a cut through a
+    quotation leaves half of it: 'Project Clover" Daten' reads as broken."""
+    phrase = " ".join(phrase.split())
+    if phrase[:1] in "\"'" and phrase[-1:] == phrase[:1] and len(phrase) > 1:
+        phrase = phrase[1:-1]  # a whole quotation: drop its marks
+    for op, cl in _QUOTE_PAIRS:
+        if op == cl:
+            if phrase.count(op) % 2:
+                phrase = phrase.replace(op, "")
+        elif phrase.count(op) != phrase.count(cl):
+            phrase = phrase.replace(op, "").replace(cl, "")
+    if "'" in phrase and len(_LONE_APOSTROPHE.findall(phrase)) % 2:
+        phrase = _LONE_APOSTROPHE.sub("", phrase)
+    return phrase.strip(" -,;:").strip()
 
 
 def _overlap(a: _Match, b: _Match) -> bool:

@@ -48,7 +48,7 @@ class Cue:
     with_: tuple[tuple[str, ...], ...] = ()  # each list must have a match in the sentence
     without: tuple[str, ...] = ()  # none of these may occur in the sentence
     name: str = ""  # for debugging: "<topic>#<n>"
-    near: int | None = None  # context must lie within this many words of the trigger
+    near: int | None = None  # the first ``with`` list must match within this many words
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,9 @@ def _flatten(items: Any, sets: Mapping[str, Any], where: str, depth: int = 0) ->
 @lru_cache(maxsize=4)
 def load_builtin(path: Path = DATA_FILE) -> Taxonomy:
     """Parse and check the built-in data file (a broken file is a bug: ValueError)."""
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    # libyaml's safe loader when built in: same data, ten times faster (build start-up)
+    raw = yaml.load(path.read_text(encoding="utf-8"),
+                    Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     settings = Settings(**raw.get("settings", {}))
     sets = raw.get("sets", {})
     topics = []
