@@ -25,6 +25,7 @@ Steps:
 
 from __future__ import annotations
 
+import hashlib
 import html
 import math
 import re
@@ -35,7 +36,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Protocol, Sequence
 
 import yaml
 
@@ -194,7 +196,9 @@ def load_lexicon(path: str | None = None) -> Lexicon:
     else:
         with open(path, encoding="utf-8") as fh:
             text = fh.read()
-    return _lexicon_from_mapping(yaml.safe_load(text) or {})
+    # libyaml's safe loader when built in: same data, several times faster
+    return _lexicon_from_mapping(
+        yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {})
 
 
 # ---------------------------------------------------------------------------
@@ -492,6 +496,97 @@ class _Scorer:
         return f.title_names | (f.title_caps & self.known_names)
 
 
+class _BatchScorer:
+    """``_Scorer.score`` for one batch, with what depends on one report computed once.
+
+    Same arithmetic in the same order as ``_Scorer.score`` (so bit-identical totals and
+    decisions), but: key weights are looked up, not recomputed per pair (``_damp`` is
+    monotone, so ``min`` of two damped counts is the damped ``max``); gram weights and
+    norms are computed once; headline names once per report. ``total`` only returns the
+    total and whether the pair is topic-only, without building the ``parts`` dict.
+    """
+
+    def __init__(self, scorer: _Scorer, feats: Sequence[Features]) -> None:
+        self.feats = feats
+        self.lex = scorer.lex
+        self.params = scorer.params
+        self.entities = scorer.lex.entities
+        self.damp = [{k: _damp(df) for k, df in d.items()} for d in scorer.local_df]
+        gw = {g: _damp(df) for g, df in scorer.gram_df.items()}
+        self.gram_weight = gw
+        self.norm = [sum(map(gw.__getitem__, f.grams)) if f.grams else 0.0 for f in feats]
+        self.title_names = [scorer._title_names(f) for f in feats]
+        self._common: dict[str, bool] = {}
+
+    def _is_common(self, name: str) -> bool:
+        c = self._common.get(name)
+        if c is None:
+            c = self._common[name] = self.lex.is_common(name)
+        return c
+
+    def total(self, i: int, j: int) -> tuple[float, bool]:
+        """(score, topic_only) of reports i and j; equal to ``_Scorer.score(...)``."""
+        a, b = self.feats[i], self.feats[j]
+        da, db = self.damp[i], self.damp[j]
+        entities = self.entities
+        shared_numbers = a.numbers & b.numbers
+        numbers: float = 0
+        if shared_numbers:
+            numbers = sum([
+                (3.0 if float(k[1:]) >= 1000 else 1.5) * min(da.get(k, 1.0), db.get(k, 1.0))
+                for k in shared_numbers
+            ])
+        if a.numbers and b.numbers:
+            numbers += 1.5 * _near_amounts(a.numbers - shared_numbers, b.numbers - shared_numbers)
+        shared_concepts = a.concepts & b.concepts
+        ents: float = 0
+        terms: float = 0
+        if shared_concepts:
+            ents = sum([
+                (1.0 if c.startswith("p:") else 2.0) * min(da.get(c, 1.0), db.get(c, 1.0))
+                for c in shared_concepts if c in entities
+            ])
+            terms = sum([0.5 * min(da.get(c, 1.0), db.get(c, 1.0))
+                         for c in shared_concepts if c not in entities])
+        same = a.lang == b.lang
+        if same:
+            shared_names = (a.names & b.caps) | (b.names & a.caps)
+        else:
+            shared_names = a.caps & b.caps
+        names: float = 0
+        for n in shared_names:
+            k = "n:" + n
+            names += 2.0 * min(da.get(k, 1.0), db.get(k, 1.0))
+        similarity = 0.0
+        if same and a.grams and b.grams:
+            shared = sum(map(self.gram_weight.__getitem__, a.grams & b.grams))
+            similarity = shared / math.sqrt(self.norm[i] * self.norm[j])
+        total = 0 + numbers + ents + terms + names
+        if same:
+            total += 10.0 * similarity
+        total += -self._conflict(i, j)
+        specific = (
+            numbers > 0
+            or any(c in entities and not self._is_common(c) for c in shared_concepts)
+            or any(not self._is_common(n) for n in shared_names)
+            or similarity >= self.params.specific_similarity
+        )
+        if not specific:
+            return min(total, self.params.topic_cap), True
+        return total, False
+
+    def _conflict(self, i: int, j: int) -> float:
+        a, b = self.feats[i], self.feats[j]
+        missing_a = sum(1 for n in self.title_names[i] if not _mentions(b, n))
+        missing_b = sum(1 for n in self.title_names[j] if not _mentions(a, n))
+        penalty = 1.5 * (missing_a + missing_b)
+        if missing_a and missing_b:
+            penalty += 1.5
+        if a.topics and b.topics and not a.topics & b.topics:
+            penalty += 2.0
+        return penalty
+
+
 def _mentions(f: Features, name: str) -> bool:
     if name.startswith(("e:", "p:", "t:")):
         return name in f.concepts
@@ -559,7 +654,8 @@ def batch_scorer(feats: Sequence[Features], params: MergeParams, lex: Lexicon) -
     """A scorer whose key weights reflect how common each key is around each report's date."""
     window = params.window.total_seconds()
     times: dict[str, list[float]] = defaultdict(list)
-    keys = [set(_df_keys(f)) for f in feats]
+    # word stems ("s:") are counted by _df_keys but never weighed in a score: skip them
+    keys = [{k for k in _df_keys(f) if not k.startswith("s:")} for f in feats]
     stamps = [f.when.timestamp() for f in feats]
     for ks, t in zip(keys, stamps):
         for k in ks:
@@ -621,14 +717,14 @@ def group_indices(
 ) -> list[list[int]]:
     """Groups of indices into ``feats`` that report one event, each in input order."""
     lex = lex or load_lexicon()
-    scorer = batch_scorer(feats, params, lex)
+    fast = _BatchScorer(batch_scorer(feats, params, lex), feats)
     scores: dict[tuple[int, int], float] = {}
     edges: list[tuple[float, int, int]] = []
     for i, j in sorted(candidate_pairs(feats, params)):
-        s, parts = scorer.score(feats[i], feats[j], i, j)
+        s, topic_only = fast.total(i, j)
         need = _need(params, feats[i], feats[j])
         scores[(i, j)] = s / need
-        if s >= need and "topic_only" not in parts:
+        if s >= need and not topic_only:
             edges.append((s / need, i, j))
     edges.sort(key=lambda e: (-e[0], e[1], e[2]))
     uf = _UnionFind(len(feats))
@@ -703,22 +799,64 @@ def item_features(t: TaggedItem, lex: Lexicon | None = None) -> Features:
     return features(a.title, a.text, (a.language or "en")[:2].lower(), _when(t), lex, t.tags.topics)
 
 
+class GroupCache(Protocol):
+    """Where ``merge_stories`` keeps groups by the fingerprint of their inputs (cache.py)."""
+
+    def get(self, fingerprint: str) -> list[list[int]] | None: ...
+
+    def put(self, fingerprint: str, groups: Sequence[Sequence[int]]) -> None: ...
+
+
+@lru_cache(maxsize=1)
+def _code_version() -> str:
+    """This module and its lexicon: a change to either may change a decision."""
+    h = hashlib.sha256()
+    h.update(Path(__file__).read_bytes())
+    h.update(resources.files("newsletter").joinpath(LEXICON_FILE).read_bytes())
+    return h.hexdigest()
+
+
+def groups_fingerprint(items: Sequence[TaggedItem], params: MergeParams) -> str:
+    """Everything ``group_indices`` reads, hashed: the items in order (key, language, date,
+    title, text, topics), the parameters and the code and lexicon."""
+    h = hashlib.sha256(_code_version().encode())
+    h.update(repr(params).encode())
+    for t in items:
+        a = t.article
+        h.update(f"\x1e{t.item.key}\x1f{a.language}\x1f{_when(t).isoformat()}\x1f"
+                 f"{','.join(t.tags.topics)}\x1f{a.title}\x1f{a.text}".encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
+
+
 def merge_stories(
     items: Sequence[TaggedItem],
     *,
     prefer_language: str | None = None,
     topic_order: Sequence[str] | None = None,
     params: MergeParams | None = None,
+    cache: GroupCache | None = None,
 ) -> list[Story]:
     """Group reports of one event into stories, in the order their first report came in.
 
     ``prefer_language`` picks the lead among equally good reports (the reader's language);
     ``topic_order`` (the taxonomy's) orders the merged topics. Summary and rank stay unset:
-    they are later stages.
+    they are later stages. ``cache``: groups of an unchanged input are reused, not recomputed
+    (a warm build); the fingerprint covers every input of the decision.
     """
-    lex = load_lexicon()
-    feats = [item_features(t, lex) for t in items]
-    groups = group_indices(feats, params or MergeParams(), lex)
+    params = params or MergeParams()
+    groups: list[list[int]] | None = None
+    fp = ""
+    if cache is not None:
+        fp = groups_fingerprint(items, params)
+        groups = cache.get(fp)
+        if groups is not None and sorted(i for g in groups for i in g) != list(range(len(items))):
+            groups = None  # not a partition of these items: never trust it
+    if groups is None:
+        lex = load_lexicon()
+        feats = [item_features(t, lex) for t in items]
+        groups = group_indices(feats, params, lex)
+        if cache is not None:
+            cache.put(fp, groups)
     return [
         build_story([items[i] for i in g], prefer_language=prefer_language, topic_order=topic_order)
         for g in groups
