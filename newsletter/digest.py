@@ -8,10 +8,13 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 from .select import Period
 from .types import Digest, DigestCounts, FeedError, Section, Story, TaggedItem
+
+if TYPE_CHECKING:
+    from .cluster import GroupCache
 
 
 @dataclass(frozen=True)
@@ -41,21 +44,25 @@ def assemble(
     feed_errors: Sequence[FeedError] = (),
     counts: DigestCounts = DigestCounts(),
     intro_markdown: str | None = None,
+    group_cache: GroupCache | None = None,
 ) -> Digest:
+    """``group_cache``: merge groups of unchanged inputs are reused (see ``cluster.merge_stories``)."""
     from .cluster import merge_stories
     from .rank import rank_stories
     from .summarize import summarize
 
     relevant = [t for t in tagged if t.tags.topics]
     stories = merge_stories(relevant, prefer_language=settings.prefer_language,
-                            topic_order=topic_order)
-    stories = [dataclasses.replace(s, summary=summarize(s.lead.article.text,
-                                                       lang=s.lead.article.language,
-                                                       title=s.lead.article.title))
-               for s in stories]
+                            topic_order=topic_order, cache=group_cache)
+    # rank never reads the summary and the overflow lists only headlines: summarise the
+    # stories shown, not every story of a busy week
     ranked = rank_stories(stories, weights=rank_weights,  # type: ignore[arg-type]
                           topic_weights=topic_weights, now=now)
-    shown, overflow = ranked[: settings.max_stories], ranked[settings.max_stories:]
+    shown = [dataclasses.replace(s, summary=summarize(s.lead.article.text,
+                                                     lang=s.lead.article.language,
+                                                     title=s.lead.article.title))
+             for s in ranked[: settings.max_stories]]
+    overflow = ranked[settings.max_stories:]
 
     alerts = tuple(s for s in shown if s.watchlist)
     rest = [s for s in shown if not s.watchlist]

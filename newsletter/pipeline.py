@@ -29,6 +29,7 @@ from .store import IssueRecord, Store
 from .types import Article, Digest, DigestCounts, FeedError, Item, Rendered, TaggedItem
 
 if TYPE_CHECKING:
+    from .cache import TagCache
     from .tag import Tagger
 
 log = logging.getLogger(__name__)
@@ -89,16 +90,30 @@ def fetch_feeds(config: Config, store: Store, now: datetime, fetcher: Fetcher,
     return results
 
 
-def tag_items(items: Sequence[Item], config: Config) -> tuple[list[TaggedItem], Tagger]:
+def tag_items(items: Sequence[Item], config: Config,
+              cache: TagCache | None = None) -> tuple[list[TaggedItem], Tagger]:
+    """Tags and watchlist hits per item; with ``cache``, an item whose text was tagged
+    before under the same taxonomy, topics and watchlist is not tagged again."""
+    from .cache import tag_key
     from .tag import Tagger
     from .watchlist import Watchlist
 
     tagger = Tagger.load(user_topics=config.model.topics)
     watch = Watchlist.from_config(config.model.watchlist)
-    tagged = [TaggedItem(item=it, tags=tagger.tag(it.article.title, it.article.text,
-                                                  it.article.language),
-                         watchlist=watch.match(it.article.title, it.article.text))
-              for it in items]
+    keys = [tag_key(it.article) for it in items] if cache is not None else []
+    hits = cache.get_many(keys) if cache is not None else {}
+    tagged = []
+    for n, it in enumerate(items):
+        a = it.article
+        hit = hits.get(keys[n]) if cache is not None else None
+        if hit is not None:
+            tagged.append(TaggedItem(item=it, tags=hit[0], watchlist=hit[1]))
+            continue
+        t = TaggedItem(item=it, tags=tagger.tag(a.title, a.text, a.language),
+                       watchlist=watch.match(a.title, a.text))
+        if cache is not None:
+            cache.put(keys[n], t.tags, t.watchlist)
+        tagged.append(t)
     for t in tagged:
         log.debug("tagged %s %r: %s %s", t.item.key, t.article.title[:60],
                   ",".join(t.tags.topics) or "-", dict(t.tags.evidence))
@@ -145,7 +160,11 @@ def build(config: Config, *, now: datetime, out_dir: Path | None = None, offline
                              settings.max_age_days)
         log.info("issue %s (%s to %s): %d items selected", period.issue,
                  period.start.isoformat(), period.end.isoformat(), len(items))
-        tagged, tagger = tag_items(items, config)
+        from .cache import GroupCache, TagCache, tag_fingerprint
+
+        tag_cache = TagCache(store, tag_fingerprint(config.model.topics, config.model.watchlist))
+        tagged, tagger = tag_items(items, config, tag_cache)
+        tag_cache.flush(now)  # content-keyed: safe to keep even if this build fails later
         ranking = config.model.ranking
         digest = assemble(
             tagged, period=period,
@@ -159,7 +178,7 @@ def build(config: Config, *, now: datetime, out_dir: Path | None = None, offline
             now=now, feed_errors=errors,
             counts=DigestCounts(items_seen=upserted.seen, items_new=upserted.new,
                                 feeds_total=0 if offline else len(config.feeds)),
-            intro_markdown=load_intro(config))
+            intro_markdown=load_intro(config), group_cache=GroupCache(store, now))
         docs = render_digest(digest, tz=config.tz, templates_dir=config.templates_dir)
         rendered = write_issue(out, period.issue, docs)
         # The archive (index.html, feed.xml; issue 7) is read from the folder, so it lists

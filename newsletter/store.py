@@ -98,6 +98,22 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (issue, recipient)
     )
     """,
+    # 4: build caches (issue 3, warm builds): tags per item text and tagger fingerprint,
+    # merge groups per fingerprint of the merge inputs (newsletter/cache.py)
+    """
+    CREATE TABLE tag_cache (
+        item_hash TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        result TEXT NOT NULL,
+        used_at TEXT NOT NULL,
+        PRIMARY KEY (fingerprint, item_hash)
+    ) WITHOUT ROWID;
+    CREATE TABLE merge_cache (
+        fingerprint TEXT PRIMARY KEY,
+        groups TEXT NOT NULL,
+        used_at TEXT NOT NULL
+    )
+    """,
 ]
 
 
@@ -269,6 +285,40 @@ class Store:
                 period_end=from_iso(r["period_end"]), built_at=from_iso(r["built_at"]),  # type: ignore[arg-type]
                 files=tuple(json.loads(r["files"])), stories=r["stories"], alerts=r["alerts"]))
         return out
+
+    # --- build caches (newsletter/cache.py) ----------------------------------------------
+
+    def cached_tags(self, fingerprint: str, keys: Iterable[str]) -> dict[str, str]:
+        """Encoded tag results of the given item hashes, for this tagger fingerprint."""
+        wanted = set(keys)
+        rows = self.db.execute("SELECT item_hash, result FROM tag_cache WHERE fingerprint = ?",
+                               (fingerprint,))
+        return {h: r for h, r in rows if h in wanted}
+
+    def cache_tags(self, fingerprint: str, new: dict[str, str], used: Iterable[str],
+                   now: datetime, forget_before: datetime) -> None:
+        """Store new results, mark the used ones, drop entries unused since ``forget_before``."""
+        now_s = to_iso(now)
+        with self.transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO tag_cache (item_hash, fingerprint, result,"
+                           " used_at) VALUES (?,?,?,?)",
+                           [(h, fingerprint, r, now_s) for h, r in new.items()])
+            db.executemany("UPDATE tag_cache SET used_at = ? WHERE fingerprint = ? AND"
+                           " item_hash = ? AND used_at < ?",
+                           [(now_s, fingerprint, h, now_s) for h in set(used) - new.keys()])
+            db.execute("DELETE FROM tag_cache WHERE used_at < ?", (to_iso(forget_before),))
+
+    def cached_groups(self, fingerprint: str) -> str | None:
+        row = self.db.execute("SELECT groups FROM merge_cache WHERE fingerprint = ?",
+                              (fingerprint,)).fetchone()
+        return row[0] if row else None
+
+    def cache_groups(self, fingerprint: str, groups: str, now: datetime,
+                     forget_before: datetime) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO merge_cache (fingerprint, groups, used_at)"
+                       " VALUES (?,?,?)", (fingerprint, groups, to_iso(now)))
+            db.execute("DELETE FROM merge_cache WHERE used_at < ?", (to_iso(forget_before),))
 
     # --- feeds ----------------------------------------------------------------------
 

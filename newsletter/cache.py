@@ -1,0 +1,115 @@
+"""Build caches: what a warm build (every feed 304) must not compute again.
+
+Two caches, both in the store (migration 4), both keyed so that a stale entry can never
+be used:
+
+- **Tags** per item content: key = hash of (title, text, language), fingerprint = hash
+  of everything else tagging and watchlist matching depend on (the taxonomy data file,
+  the tagger's code, the user's ``topics:`` and ``watchlist:``). A changed item, a new
+  taxonomy or a changed config gives a new key or fingerprint, so a miss.
+- **Merge groups** per issue input: ``cluster.merge_stories`` computes the fingerprint
+  of its inputs (items, their texts, dates and topics, the merge parameters and code)
+  and asks this cache before scoring any pair.
+
+Entries unused for ``KEEP_DAYS`` are dropped, so the state file does not grow forever.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timedelta
+from functools import lru_cache
+from importlib import resources
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Iterable, Sequence
+
+from .types import Article, TagResult
+
+if TYPE_CHECKING:
+    from .store import Store
+
+KEEP_DAYS = 60
+# Modules whose code decides tags and watchlist hits: a change to any is a new fingerprint.
+_TAG_CODE = ("tag/tagger.py", "tag/matcher.py", "tag/normalize.py", "tag/taxonomy.py",
+             "tag/taxonomy.yaml", "watchlist.py")
+
+
+@lru_cache(maxsize=1)
+def _code_digest(files: tuple[str, ...]) -> str:
+    h = hashlib.sha256()
+    root = resources.files("newsletter")
+    for name in files:
+        h.update(name.encode())
+        h.update(root.joinpath(name).read_bytes())
+    return h.hexdigest()
+
+
+def tag_fingerprint(user_topics: object, watchlist: object) -> str:
+    """What tags and watchlist hits depend on besides the item's own text."""
+    h = hashlib.sha256(_code_digest(_TAG_CODE).encode())
+    h.update(json.dumps([user_topics, watchlist], sort_keys=True, default=str).encode())
+    return h.hexdigest()[:32]
+
+
+def tag_key(a: Article) -> str:
+    """The part of an item that tagging reads: title, text, language."""
+    return hashlib.sha256(f"{a.title}\0{a.text}\0{a.language}".encode()).hexdigest()[:32]
+
+
+Tagged = tuple[TagResult, tuple[str, ...]]  # tags, watchlist hits
+
+
+def encode_tags(tags: TagResult, watch: Sequence[str]) -> str:
+    return json.dumps([list(tags.topics), {k: list(v) for k, v in tags.evidence.items()},
+                       list(watch)], ensure_ascii=False, separators=(",", ":"))
+
+
+def decode_tags(s: str) -> Tagged:
+    topics, evidence, watch = json.loads(s)
+    return (TagResult(topics=tuple(topics),
+                      evidence=MappingProxyType({k: tuple(v) for k, v in evidence.items()})),
+            tuple(watch))
+
+
+class TagCache:
+    """Tags per item text for one fingerprint, read from and written back to the store."""
+
+    def __init__(self, store: "Store", fingerprint: str) -> None:
+        self.store = store
+        self.fingerprint = fingerprint
+        self.new: dict[str, str] = {}  # key -> encoded, to write back
+        self.used: set[str] = set()  # keys asked for: their entries stay fresh
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, Tagged]:
+        self.used.update(keys)
+        rows = self.store.cached_tags(self.fingerprint, self.used)
+        return {k: decode_tags(v) for k, v in rows.items()}
+
+    def put(self, key: str, tags: TagResult, watch: Sequence[str]) -> None:
+        self.new[key] = encode_tags(tags, watch)
+
+    def put_encoded(self, key: str, encoded: str) -> None:
+        self.new[key] = encoded
+
+    def flush(self, now: datetime) -> None:
+        """Write new results, keep the used ones, drop entries unused for ``KEEP_DAYS``."""
+        self.store.cache_tags(self.fingerprint, self.new, self.used, now,
+                              forget_before=now - timedelta(days=KEEP_DAYS))
+        self.new = {}
+
+
+class GroupCache:
+    """Merge groups by the fingerprint of the merge inputs (see ``cluster.merge_stories``)."""
+
+    def __init__(self, store: "Store", now: datetime) -> None:
+        self.store = store
+        self.now = now
+
+    def get(self, fingerprint: str) -> list[list[int]] | None:
+        s = self.store.cached_groups(fingerprint)
+        return None if s is None else [list(g) for g in json.loads(s)]
+
+    def put(self, fingerprint: str, groups: Sequence[Sequence[int]]) -> None:
+        self.store.cache_groups(fingerprint, json.dumps([list(g) for g in groups]), self.now,
+                                forget_before=self.now - timedelta(days=KEEP_DAYS))

@@ -1,0 +1,137 @@
+"""Build caches (warm builds): tags per item text and merge groups per input fingerprint.
+
+A cache may only save work, never change a result: each test computes once without the
+cache, then twice with it (a miss, then a hit that must not run the expensive step)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Sequence
+
+import pytest
+
+from newsletter import cluster
+from newsletter.cache import GroupCache, TagCache, tag_fingerprint
+from newsletter.cluster import merge_stories
+from newsletter.config import load_config
+from newsletter.pipeline import tag_items
+from newsletter.store import Store
+from newsletter.types import Article, Item, TaggedItem, TagResult
+
+from .conftest import write_config
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+
+REPORTS = [
+    ("a", "en", "Irish regulator fines Vexa 345 million euros over children's data",
+     "The Data Protection Commission fined Vexa 345 million euros for how it processed "
+     "children's personal data. Vexa said it would appeal."),
+    ("b", "de", "Irische Datenschutzbehörde: 345 Millionen Euro Bußgeld gegen Vexa",
+     "Die irische Datenschutzbehörde hat gegen Vexa ein Bußgeld von 345 Millionen Euro "
+     "verhängt, wegen der Verarbeitung von Daten von Kindern."),
+    ("c", "en", "Police in Norland bought location data from brokers",
+     "The police of Norland bought location data of millions of phones from data brokers "
+     "without a warrant, documents show."),
+]
+
+
+def items() -> list[Item]:
+    out = []
+    for n, (key, lang, title, text) in enumerate(REPORTS):
+        when = T0 + timedelta(hours=n)
+        a = Article(kind="feed", source=f"Outlet {key}", title=title, text=text, language=lang,
+                    published=when, guid=key, url=f"https://example.org/{key}")
+        out.append(Item(key=key, article=a, first_seen=when))
+    return out
+
+
+@pytest.fixture()
+def config(tmp_path: Path) -> Any:
+    return load_config(write_config(tmp_path, """\
+newsletter:
+  title: Cache test
+  state: state.sqlite3
+watchlist: [Vexa]
+"""))
+
+
+def test_tag_cache_gives_the_same_tags_and_skips_tagging(config: Any, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    plain, _ = tag_items(items(), config)
+    fp = tag_fingerprint(config.model.topics, config.model.watchlist)
+    with Store(tmp_path / "state.sqlite3") as store:
+        cache = TagCache(store, fp)
+        first, _ = tag_items(items(), config, cache)
+        cache.flush(T0)
+        from newsletter.tag import Tagger
+
+        def boom(*a: object, **k: object) -> None:
+            raise AssertionError("tagged again although cached")
+
+        monkeypatch.setattr(Tagger, "tag", boom)
+        second, _ = tag_items(items(), config, TagCache(store, fp))
+    for p, f, s in zip(plain, first, second):
+        assert p.tags.topics == f.tags.topics == s.tags.topics
+        assert dict(p.tags.evidence) == dict(f.tags.evidence) == dict(s.tags.evidence)
+        assert p.watchlist == f.watchlist == s.watchlist
+    assert any(p.tags.topics for p in plain) and plain[0].watchlist == ("Vexa",)
+
+
+def test_tag_fingerprint_follows_topics_and_watchlist() -> None:
+    base = tag_fingerprint(None, ["Vexa"])
+    assert base == tag_fingerprint(None, ["Vexa"])
+    assert base != tag_fingerprint(None, ["Vexa", "Norland"])
+    assert base != tag_fingerprint({"custom": {"label": "X", "cues": []}}, ["Vexa"])
+
+
+class DictCache:
+    def __init__(self) -> None:
+        self.data: dict[str, list[list[int]]] = {}
+
+    def get(self, fingerprint: str) -> list[list[int]] | None:
+        return self.data.get(fingerprint)
+
+    def put(self, fingerprint: str, groups: Sequence[Sequence[int]]) -> None:
+        self.data[fingerprint] = [list(g) for g in groups]
+
+
+def tagged(topics: tuple[str, ...] = ("enforcement",)) -> list[TaggedItem]:
+    return [TaggedItem(item=it, tags=TagResult(topics=topics, evidence={}))
+            for it in items()]
+
+
+def members(stories: list[Any]) -> list[list[str]]:
+    return [[t.item.key for t in (s.lead, *s.also)] for s in stories]
+
+
+def test_group_cache_same_stories_without_scoring(monkeypatch: pytest.MonkeyPatch) -> None:
+    plain = merge_stories(tagged())
+    cache = DictCache()
+    first = merge_stories(tagged(), cache=cache)
+    assert len(cache.data) == 1
+
+    def boom(*a: object, **k: object) -> None:
+        raise AssertionError("merged again although cached")
+
+    monkeypatch.setattr(cluster, "group_indices", boom)
+    second = merge_stories(tagged(), cache=cache)
+    assert members(plain) == members(first) == members(second)
+    assert sorted(map(sorted, members(plain))) == [["a", "b"], ["c"]]  # the fine is one story
+    with pytest.raises(AssertionError):  # other topics: another fingerprint, a miss
+        merge_stories(tagged(("breaches",)), cache=cache)
+
+
+def test_group_cache_in_the_store(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.sqlite3") as store:
+        cache = GroupCache(store, T0)
+        assert cache.get("x") is None
+        cache.put("x", [[0, 2], [1]])
+        assert cache.get("x") == [[0, 2], [1]]
+
+
+def test_a_cached_grouping_that_does_not_fit_is_ignored() -> None:
+    cache = DictCache()
+    fp = cluster.groups_fingerprint(tagged(), cluster.MergeParams())
+    cache.data[fp] = [[0]]  # not a partition of three items
+    assert sorted(sum(members(merge_stories(tagged(), cache=cache)), [])) == ["a", "b", "c"]
