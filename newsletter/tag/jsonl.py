@@ -46,6 +46,8 @@ def run_tag(stdin: TextIO, stdout: TextIO, stderr: TextIO, tagger: Tagger,
             obj = json.loads(line)
         except json.JSONDecodeError as e:
             problem: str | None = f"not valid JSON ({e.msg} at column {e.colno})"
+        except RecursionError:  # hostile input: arrays nested thousands deep
+            problem = "not valid JSON (nested too deeply)"
         else:
             problem = _check(obj)
         if problem:
