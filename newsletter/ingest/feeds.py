@@ -227,7 +227,10 @@ def parse_feed(content: bytes, source: FeedSource, *, base_url: str | None = Non
     # Relative entry links: against the feed's own home page when it names one (a feed
     # served from a CDN or a feed service links relative to the site), else the
     # document's URL after redirects (RFC 3986 5.1.3). xml:base is applied by feedparser.
-    base = safe_link(parsed.feed.get("link")) or base_url or source.url
+    doc_url = base_url or source.url
+    home = parsed.feed.get("link")
+    base = (safe_link(urljoin(doc_url, strip_controls(str(home)).strip())) if home else None) \
+        or doc_url
     candidates: list[_Entry] = []
     for entry in parsed.entries:
         link = entry.get("link")
