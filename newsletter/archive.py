@@ -231,7 +231,7 @@ def render_feed(issues: Sequence[IssueSummary], *, title: str, tz: tzinfo,
 def write_archive(out_dir: Path, *, title: str, tz: tzinfo,
                   templates_dir: Path | None = None) -> tuple[Path, Path]:
     """Rewrite ``index.html`` and ``feed.xml`` from the folder's issues, each atomically."""
-    from .atomic import write_atomic
+    from .atomic import remove_stale_temps, write_atomic
 
     issues = scan_issues(out_dir)
 
@@ -244,6 +244,7 @@ def write_archive(out_dir: Path, *, title: str, tz: tzinfo,
     index = render_index(archive_view(issues, title=title, tz=tz), templates_dir)
     feed = render_feed(issues, title=title, tz=tz, html_of=html_of)
     index_path, feed_path = out_dir / INDEX_NAME, out_dir / FEED_NAME
-    write_atomic(index_path, index)
-    write_atomic(feed_path, feed)
+    for path, doc in ((index_path, index), (feed_path, feed)):
+        remove_stale_temps(path)  # a build killed mid-write; the caller holds the run lock
+        write_atomic(path, doc)
     return index_path, feed_path
