@@ -38,6 +38,7 @@ class _CCue:
     excluded: frozenset[int]  # the topic's user exclusions
     name: str  # "<topic>#<n>", for ``debug``
     near: int  # max words between trigger and its first context list; -1: anywhere
+    wide: tuple[frozenset[int], ...]  # context lists the headline or previous sentence may hold
 
 
 class Tagger:
@@ -75,7 +76,7 @@ class Tagger:
     def _compile(cue: Cue, ti: int, ids: Callable[..., Any], excluded: frozenset[int]) -> _CCue:
         return _CCue(ti, cue.weight, ids(cue.terms), tuple(ids(w) for w in cue.with_),
                      ids(cue.without), excluded, cue.name,
-                     -1 if cue.near is None else cue.near)
+                     -1 if cue.near is None else cue.near, tuple(ids(w) for w in cue.wide))
 
     @classmethod
     def load(cls, user_topics: object = None) -> "Tagger":
@@ -100,9 +101,9 @@ class Tagger:
         order = 0
         norm, head_end = _join(title, text)
         scan, groups = self._sentences(norm, head_end)
-        for is_head, sentence_hits in groups:
+        for is_head, sentence_hits, around in groups:
             factor = st.headline_weight if is_head else 1.0
-            for ti, (score, hits) in self._score_sentence(sentence_hits).items():
+            for ti, (score, hits) in self._score_sentence(sentence_hits, around).items():
                 score *= factor
                 total[ti] += score
                 if score > best[ti]:
@@ -127,10 +128,13 @@ class Tagger:
                 ev[tid] = tuple(seen.values())
         return TagResult(topics=tuple(topics), evidence=MappingProxyType(ev))
 
-    def _sentences(self, norm: str, head_end: int) -> tuple[Scan, list[tuple[bool, list[_Match]]]]:
+    def _sentences(self, norm: str, head_end: int
+                   ) -> tuple[Scan, list[tuple[bool, list[_Match], frozenset[int]]]]:
         """One scan of headline and body; matches grouped by sentence, headline first.
 
-        The headline is everything before ``head_end`` and counts as one sentence."""
+        The headline is everything before ``head_end`` and counts as one sentence. Each
+        sentence comes with the terms of the headline and of the sentence before it, the
+        context that ``wide`` cue lists may use."""
         scan = self._matcher.scan(norm)
         if not scan.matches:
             return scan, []
@@ -142,24 +146,30 @@ class Tagger:
             si = bisect_right(bounds, starts[m[1]])
             if m[2] == m[1] or bisect_right(bounds, starts[m[2]]) == si:
                 groups.setdefault(si, []).append(m)
-        return scan, [(head_end > 0 and k == 1, groups[k]) for k in sorted(groups)]
+        terms = {k: frozenset(m[0] for m in ms) for k, ms in groups.items()}
+        head = terms.get(1, frozenset()) if head_end else frozenset()
+        empty: frozenset[int] = frozenset()
+        return scan, [(head_end > 0 and k == 1, groups[k], head | terms.get(k - 1, empty))
+                      for k in sorted(groups)]
 
     def debug(self, title: str, text: str) -> list[str]:
         """Which cues fired in which sentence: for tuning the data file, not for users."""
         trace = []
         norm, head_end = _join(title, text)
         scan, groups = self._sentences(norm, head_end)
-        for is_head, hits in groups:
+        for is_head, hits, around in groups:
             first = scan.starts[min(m[1] for m in hits)]
             trace.append(("H: " if is_head else "S: ") + norm[first:first + 70])
-            for ti, (score, found) in self._score_sentence(hits).items():
+            for ti, (score, found) in self._score_sentence(hits, around).items():
                 for trig, ctx in found:
                     trace.append(f"  {self.topic_ids[ti]} {score:.1f}: "
                                  f"{self._phrase(trig, ctx, scan, norm)}")
         return trace
 
-    def _score_sentence(self, matches: list[_Match]) -> dict[int, tuple[float, list[tuple[_Match, list[_Match]]]]]:
-        """Topic index -> (score, [(trigger match, context matches)]) for one sentence."""
+    def _score_sentence(self, matches: list[_Match], around: frozenset[int] = frozenset()
+                        ) -> dict[int, tuple[float, list[tuple[_Match, list[_Match]]]]]:
+        """Topic index -> (score, [(trigger match, context matches)]) for one sentence;
+        ``around``: terms of the headline and the previous sentence (for ``wide`` lists)."""
         shadow = [m for m in matches if m[2] > m[1] and m[0] in self._shadows]
         if shadow:  # a single word inside "data protection authority" is not "data"
             matches = [m for m in matches if m[1] != m[2] or m[0] in self._shadows
@@ -182,6 +192,9 @@ class Tagger:
                 if cue.excluded and not cue.excluded.isdisjoint(present):
                     ex = [m for tt in cue.excluded & present for m in by_term[tt]]
                     trig = [m for m in trig if not any(_overlap(m, e) for e in ex)]
+                if cue.wide and not all(
+                        not w.isdisjoint(present) or not w.isdisjoint(around) for w in cue.wide):
+                    continue
                 hit = self._satisfied(cue, trig, by_term, present)
                 if hit is None:
                     continue

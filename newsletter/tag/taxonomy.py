@@ -49,6 +49,9 @@ class Cue:
     without: tuple[str, ...] = ()  # none of these may occur in the sentence
     name: str = ""  # for debugging: "<topic>#<n>"
     near: int | None = None  # the first ``with`` list must match within this many words
+    # each list must match in the sentence, the headline or the sentence before: context a
+    # headline or a lead sentence has already set ("The bill ... It was passed on Tuesday.")
+    wide: tuple[tuple[str, ...], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -108,8 +111,10 @@ def load_builtin(path: Path = DATA_FILE) -> Taxonomy:
                 without=_flatten(c.get("without", []), sets, where),
                 name=f"{t['id']}#{n}",
                 near=c.get("near"),
+                wide=tuple(_flatten(w, sets, where) for w in c.get("wide", [])),
             )
-            for term in cue.terms + cue.without + tuple(x for w in cue.with_ for x in w):
+            for term in (cue.terms + cue.without + tuple(x for w in cue.with_ for x in w)
+                         + tuple(x for w in cue.wide for x in w)):
                 parse_term(term)  # fail early on a typo in the data file
             cues.append(cue)
         topics.append(Topic(id=t["id"], label=t["label"], weight=float(t.get("weight", 1.0)),
