@@ -272,3 +272,44 @@ def test_evidence_has_no_dangling_quotes(tagger: Tagger) -> None:
     for phrases in res.evidence.values():
         for ph in phrases:
             assert ph.count('"') % 2 == 0 and len(ph) <= 60, ph
+
+
+# Phrasings from the second blind round (more_*.jsonl, split a): written for these tests.
+# The subject of a law may be set by the headline or the sentence before ("wide" context).
+GENERAL_2 = [
+    ("legislation", "Streit um Vorratsdatenspeicherung",
+     "Das Bundeskabinett hat den Gesetzentwurf am Mittwoch gebilligt.", True),
+    ("legislation", "Encryption row",
+     "The bill was passed by the House of Lords on Tuesday.", True),
+    ("legislation", "Governor signs bill that bans the app on state devices", "", True),
+    ("legislation", "Senat stimmt für Gesetz, das die App verbieten würde", "", True),
+    ("legislation", "Snooper's charter becomes law", "", True),
+    ("legislation", "Regierung einigt sich auf Altersgrenze für soziale Medien", "", True),
+    ("legislation", "Regeln für personalisierte Werbung",
+     "Seit heute gelten die Pflichten aus dem neuen Gesetz für große Plattformen.", True),
+    ("legislation", "Parliament passes law on road tolls",
+     "The cabinet approved the bill on Tuesday.", False),
+    ("legislation", "Stadt verbietet E-Scooter auf Gehwegen",
+     "Der Stadtrat hat die Verordnung am Dienstag beschlossen.", False),
+    ("legislation", "Court scraps data transfer pact", "", False),
+    ("surveillance", "Ermittler erfassen Millionen Handydaten per Funkzellenabfrage", "", True),
+    ("surveillance", "Polizei glich Gesichter von Passanten mit Fahndungsfotos ab", "", True),
+    ("surveillance", "", "Police analysed the phone data of thousands of protesters.", True),
+    ("surveillance", "", "Die Behörden haben monatelang die Kommunikation auf verschlüsselten Handys mitgelesen.", True),
+    ("surveillance", "Law would force messaging apps to weaken encryption", "", True),
+    ("surveillance", "Government demands a back door to encrypted cloud backups", "", True),
+    ("surveillance", "Statistics office collects data on household spending", "", False),
+    ("surveillance", "Photo app must delete facial recognition models trained on users' pictures", "", False),
+    ("surveillance", "Police collect evidence at the crime scene", "", False),
+    ("data-access", "Doorbell maker gave camera footage to police without owners' consent", "", True),
+    ("data-access", "Hersteller gab Kameravideos ohne Zustimmung an die Polizei weiter", "", True),
+    ("data-access", "Carmakers sharing drivers' driving behaviour with insurance companies", "", True),
+    ("bans", "Browser will block third-party cookies by default", "", False),
+    ("bans", "", "Under the law, police can demand that platforms remove content.", False),
+]
+
+
+@pytest.mark.parametrize("topic,title,text,must", GENERAL_2)
+def test_general_phrasings_2(tagger: Tagger, topic: str, title: str, text: str, must: bool) -> None:
+    got = topics(tagger, title, text)
+    assert (topic in got) is must, (topic, title or text, got)
