@@ -345,6 +345,8 @@ def main() -> None:
                     help="Runs of the full build (default: --repeat); builds are slow.")
     ap.add_argument("--no-rss2email", action="store_true")
     ap.add_argument("--no-build", action="store_true", help="Only floors and the fetch stage.")
+    ap.add_argument("--only-build", action="store_true",
+                    help="Floors and the builds only (no fetch-stage, feeds-check, rss2email rows).")
     ap.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.serve:
@@ -375,13 +377,16 @@ def main() -> None:
         print(f"{a.feeds} feeds x {a.entries} entries, {a.hosts} hosts, {size / 1e6:.1f} MB, "
               f"{a.latency * 1000:.0f} ms latency; median of {a.repeat}", file=sys.stderr)
 
+        if a.only_build:
+            a.no_rss2email = True
         rows["fetch stage: parse in 2 processes"] = statistics.median(
-            median_of(a.repeat, lambda: fetch_stage(urls, 2)))
+            median_of(0 if a.only_build else a.repeat, lambda: fetch_stage(urls, 2))) \
+            if not a.only_build else float("nan")
         rows["fetch stage: parse in fetch threads"] = statistics.median(
-            median_of(a.repeat, lambda: fetch_stage(urls, 0)))
+            median_of(a.repeat, lambda: fetch_stage(urls, 0))) if not a.only_build else float("nan")
 
         checks, checks_warm, check_peaks = [], [], []
-        for n in range(a.repeat):
+        for n in range(0 if a.only_build else a.repeat):
             folder = WORK / "check"
             if folder.exists():
                 shutil.rmtree(folder)
@@ -391,9 +396,10 @@ def main() -> None:
             check_peaks.append(peak)
             t, _, p = newsletter_fetch_only(cfg)
             checks_warm.append(t)
-        rows["newsletter feeds check, cold (fetch+parse+store)"] = statistics.median(checks)
-        rows["peak RSS of feeds check, cold (MB)"] = max(check_peaks) / 1e6
-        rows["newsletter feeds check, warm (all 304)"] = statistics.median(checks_warm)
+        if checks:
+            rows["newsletter feeds check, cold (fetch+parse+store)"] = statistics.median(checks)
+            rows["peak RSS of feeds check, cold (MB)"] = max(check_peaks) / 1e6
+            rows["newsletter feeds check, warm (all 304)"] = statistics.median(checks_warm)
 
         if not a.no_build:
             colds, warms, peaks = [], [], []

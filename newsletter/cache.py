@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from importlib import resources
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from .types import Article, TagResult
 
@@ -82,8 +83,11 @@ class TagCache:
         self.used: set[str] = set()  # keys asked for: their entries stay fresh
 
     def get_many(self, keys: Iterable[str]) -> dict[str, Tagged]:
-        self.used.update(keys)
-        rows = self.store.cached_tags(self.fingerprint, self.used)
+        """Cached results of ``keys``: the store's, and those ``put`` since the last flush."""
+        wanted = set(keys)
+        self.used.update(wanted)
+        rows = self.store.cached_tags(self.fingerprint, wanted - self.new.keys())
+        rows.update((k, v) for k, v in self.new.items() if k in wanted)
         return {k: decode_tags(v) for k, v in rows.items()}
 
     def put(self, key: str, tags: TagResult, watch: Sequence[str]) -> None:
@@ -113,3 +117,35 @@ class GroupCache:
     def put(self, fingerprint: str, groups: Sequence[Sequence[int]]) -> None:
         self.store.cache_groups(fingerprint, json.dumps([list(g) for g in groups]), self.now,
                                 forget_before=self.now - timedelta(days=KEEP_DAYS))
+
+
+_TOOLS: dict[str, Any] = {}  # per process: (tagger, watchlist) by tag fingerprint
+
+
+@dataclass(frozen=True)
+class TagAnnotator:
+    """Tags a feed's articles in the fetcher's parser processes (``fetch.Annotator``), so
+    tagging overlaps the network and uses both cores; the build puts the results into its
+    ``TagCache`` (same key, same encoding), and tags only what is missing itself."""
+
+    user_topics: Any  # the config's raw ``topics:`` and ``watchlist:`` sections
+    watchlist: Any
+    fingerprint: str  # tag_fingerprint(user_topics, watchlist): results are kept under it
+
+    def _tools(self) -> Any:
+        tools = _TOOLS.get(self.fingerprint)
+        if tools is None:
+            from .tag import Tagger
+            from .watchlist import Watchlist
+
+            tools = _TOOLS[self.fingerprint] = (Tagger.load(user_topics=self.user_topics),
+                                                Watchlist.from_config(self.watchlist))
+        return tools
+
+    def warm_up(self) -> None:
+        self._tools()
+
+    def __call__(self, articles: Sequence[Article]) -> dict[str, str]:
+        tagger, watch = self._tools()
+        return {tag_key(a): encode_tags(tagger.tag(a.title, a.text, a.language),
+                                        watch.match(a.title, a.text)) for a in articles}

@@ -690,9 +690,15 @@ def _need(params: MergeParams, a: Features, b: Features) -> float:
 
 
 def candidate_pairs(feats: Sequence[Features], params: MergeParams) -> set[tuple[int, int]]:
-    """Pairs that share a rare key and lie within the time window (blocking)."""
+    """Pairs that share a rare key and lie within the time window (blocking).
+
+    A key in more than ``max_block`` reports blocks nothing, whatever the batch size: in
+    a busy week (10,000 items, 2,500 relevant) keys in 60 to 125 reports tripled the pairs
+    to score (128k instead of 41k) without changing a single group on the benchmark corpus;
+    the reports of one event share rarer keys too (amounts, names, headline words).
+    """
     window = params.window.total_seconds()
-    cap = max(params.max_block, len(feats) // 20)
+    cap = params.max_block
     index: dict[str, list[int]] = defaultdict(list)
     for i, f in enumerate(feats):
         for k in set(_blocking_keys(f)):

@@ -24,7 +24,7 @@ from .ingest.fetch import Fetcher, FeedResult, FetchProgress
 from .ingest.seeds import read_seeds
 from .lock import run_lock
 from .render import render_digest, write_issue
-from .select import period_ending, select_items
+from .select import Period, period_ending, select_items
 from .store import IssueRecord, Store
 from .types import Article, Digest, DigestCounts, FeedError, Item, Rendered, TaggedItem
 
@@ -120,6 +120,33 @@ def tag_items(items: Sequence[Item], config: Config,
     return tagged, tagger
 
 
+def _fetch_while_reading(config: Config, store: Store, now: datetime, fetcher: Fetcher,
+                         period: Period, tag_cache: TagCache
+                         ) -> tuple[list[FeedResult], tuple[list[Item], list[TaggedItem], Tagger] | None]:
+    """Fetch in a thread; meanwhile read and tag (from the cache) the issue's stored items.
+
+    The fetch waits on the network and the parser processes, so this thread is free: when
+    no feed brings anything new (a warm build, every feed 304), the items and their tags
+    are ready when the network is done. The caller uses them only if the store did not
+    change in between (``UpsertResult``: nothing new, nothing changed); else it reads again.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .health import feed_states
+
+    sources = feed_sources(config)
+    states = feed_states(store, sources)  # the store's connection stays in this thread
+    with ThreadPoolExecutor(1, thread_name_prefix="fetch") as ex:
+        fut = ex.submit(fetcher.fetch_all, sources, states, now=now)
+        early: tuple[list[Item], list[TaggedItem], Tagger] | None = None
+        items = select_items(store.items_for_issue(period.issue, now), period,
+                             config.settings.max_age_days)
+        if items:
+            tagged, tagger = tag_items(items, config, tag_cache)
+            early = (items, tagged, tagger)
+        return fut.result(), early
+
+
 def build(config: Config, *, now: datetime, out_dir: Path | None = None, offline: bool = False,
           fetcher: Fetcher | None = None, lock_wait: float = 60.0, lock: bool = True,
           on_feed_error: Callable[[FeedError], None] | None = None) -> BuildReport:
@@ -135,9 +162,23 @@ def build(config: Config, *, now: datetime, out_dir: Path | None = None, offline
         log.info("%d seeds read from %s", len(articles), config.seeds_dir)
         errors: list[FeedError] = []
         results: list[FeedResult] = []
+        from .cache import GroupCache, TagAnnotator, TagCache, tag_fingerprint
+
+        tag_fp = tag_fingerprint(config.model.topics, config.model.watchlist)
+        tag_cache = TagCache(store, tag_fp)
+        period = period_ending(now, settings.period_days, config.tz)
+        early: tuple[list[Item], list[TaggedItem], Tagger] | None = None
         if not offline and config.feeds:
-            results = fetch_feeds(config, store, now, fetcher or default_fetcher(), record=False)
+            fetcher = fetcher or default_fetcher()
+            if getattr(fetcher, "annotate", False) is None:
+                # tag each feed's articles where it is parsed: overlaps the network, both cores
+                fetcher.annotate = TagAnnotator(  # type: ignore[attr-defined]
+                    config.model.topics, config.model.watchlist, tag_fp)
+            # not recorded yet (see fetch_feeds): health is recorded after the items
+            results, early = _fetch_while_reading(config, store, now, fetcher, period, tag_cache)
             for r in results:
+                for k, v in r.annotations.items():
+                    tag_cache.put_encoded(k, v)
                 if r.error is not None:
                     fe = FeedError(feed=r.source.name, url=r.source.url, error=r.error)
                     errors.append(fe)
@@ -154,16 +195,17 @@ def build(config: Config, *, now: datetime, out_dir: Path | None = None, offline
             record_results(store, results, now)
             errors = merge_feed_errors(errors, long_failing(
                 store, now, days=7, names={f.url: f.name for f in config.feeds}))
+        # stored: the fetched copies go, so merging (the memory peak) does not hold them too
+        del results, articles
 
-        period = period_ending(now, settings.period_days, config.tz)
-        items = select_items(store.items_for_issue(period.issue, now), period,
-                             settings.max_age_days)
+        if early is not None and upserted.new == 0 and upserted.changed == 0:
+            items, tagged, tagger = early  # what was read while fetching is still the store's
+        else:
+            items = select_items(store.items_for_issue(period.issue, now), period,
+                                 settings.max_age_days)
+            tagged, tagger = tag_items(items, config, tag_cache)
         log.info("issue %s (%s to %s): %d items selected", period.issue,
                  period.start.isoformat(), period.end.isoformat(), len(items))
-        from .cache import GroupCache, TagCache, tag_fingerprint
-
-        tag_cache = TagCache(store, tag_fingerprint(config.model.topics, config.model.watchlist))
-        tagged, tagger = tag_items(items, config, tag_cache)
         tag_cache.flush(now)  # content-keyed: safe to keep even if this build fails later
         ranking = config.model.ranking
         digest = assemble(

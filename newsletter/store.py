@@ -138,6 +138,7 @@ class UpsertResult:
     seen: int  # articles given
     new: int  # of those, never seen before
     new_keys: tuple[str, ...]
+    changed: int = 0  # known items whose content changed (title, text or link)
 
 
 @dataclass(frozen=True)
@@ -207,6 +208,7 @@ class Store:
         """Record articles; a known item keeps its first-seen time and its issue."""
         now_s = to_iso(now)
         seen = 0
+        changed = 0
         new_keys: list[str] = []
         with self.transaction() as db:
             for a in articles:
@@ -223,6 +225,7 @@ class Store:
                          a.language, to_iso(a.published), a.body_markdown, h, now_s, now_s))
                     new_keys.append(key)
                 elif row["content_hash"] != h:
+                    changed += 1
                     db.execute(
                         "UPDATE items SET source=?, url=?, title=?, text=?, language=?,"
                         " published=COALESCE(?, published), body_markdown=?, content_hash=?,"
@@ -231,7 +234,8 @@ class Store:
                          a.body_markdown, h, now_s, key))
                 else:
                     db.execute("UPDATE items SET last_seen=? WHERE key=?", (now_s, key))
-        return UpsertResult(seen=seen, new=len(new_keys), new_keys=tuple(new_keys))
+        return UpsertResult(seen=seen, new=len(new_keys), new_keys=tuple(new_keys),
+                            changed=changed)
 
     @staticmethod
     def _item(row: sqlite3.Row) -> Item:

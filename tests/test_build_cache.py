@@ -135,3 +135,62 @@ def test_a_cached_grouping_that_does_not_fit_is_ignored() -> None:
     fp = cluster.groups_fingerprint(tagged(), cluster.MergeParams())
     cache.data[fp] = [[0]]  # not a partition of three items
     assert sorted(sum(members(merge_stories(tagged(), cache=cache)), [])) == ["a", "b", "c"]
+
+
+def test_tags_made_in_the_parser_processes_equal_the_builds_own(config: Any, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch
+                                                                ) -> None:
+    """The fetcher tags each feed where it parses it (TagAnnotator); the build then takes
+    those results from the cache and tags nothing itself, with the very same outcome."""
+    from newsletter.cache import TagAnnotator, tag_key
+
+    plain, _ = tag_items(items(), config)
+    fp = tag_fingerprint(config.model.topics, config.model.watchlist)
+    notes = TagAnnotator(config.model.topics, config.model.watchlist, fp)(
+        [it.article for it in items()])
+    assert set(notes) == {tag_key(it.article) for it in items()}
+    with Store(tmp_path / "state.sqlite3") as store:
+        cache = TagCache(store, fp)
+        for k, v in notes.items():
+            cache.put_encoded(k, v)
+        from newsletter.tag import Tagger
+
+        def boom(*a: object, **k: object) -> None:
+            raise AssertionError("tagged again although the parser process did it")
+
+        monkeypatch.setattr(Tagger, "tag", boom)
+        from_workers, _ = tag_items(items(), config, cache)
+    for p, w in zip(plain, from_workers):
+        assert p.tags.topics == w.tags.topics
+        assert dict(p.tags.evidence) == dict(w.tags.evidence)
+        assert p.watchlist == w.watchlist
+
+
+def test_a_rebuild_sees_a_changed_feed_item_and_an_unchanged_rebuild_is_the_same(
+        project: Path, http_dir: tuple[str, Path], tmp_path: Path) -> None:
+    """The build reads and tags the stored items while it fetches; that early read is used
+    only when the fetch brought nothing new or changed, else the build reads again."""
+    import json
+    import shutil
+
+    from .conftest import DATA, run_cli
+    from .test_build_e2e import NOW, make_config
+
+    base, root = http_dir
+    for f in (DATA / "e2e").iterdir():
+        shutil.copy(f, root / f.name)
+    cfg = make_config(project, base)
+
+    def build(out: str) -> dict[str, Any]:
+        r = run_cli("build", "--config", str(cfg), "--now", NOW, "--out", str(tmp_path / out))
+        assert r.returncode == 0, r.stderr
+        return json.loads((tmp_path / out / "2026-W48.json").read_text(encoding="utf-8"))
+
+    first = build("one")
+    assert build("two")["stories"] == first["stories"]  # warm: nothing new, same issue
+    feed = root / "privacy_en.rss"
+    feed.write_text(feed.read_text(encoding="utf-8").replace(
+        "Hospital chain confirms breach", "Hospital chain Zorvexa confirms breach"),
+        encoding="utf-8")
+    titles = [s["title"] for s in build("three")["stories"]]
+    assert any("Zorvexa" in t for t in titles), titles

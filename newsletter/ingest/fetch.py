@@ -81,6 +81,15 @@ class FetchLimits:
     parse_workers: int = 2  # parser processes; 0 parses in the fetching thread
 
 
+class Annotator(Protocol):
+    """Work on a feed's articles done where the feed is parsed (the build tags there), so it
+    overlaps the network and uses every core; picklable, and pure: a mapping of strings."""
+
+    def __call__(self, articles: Sequence[Article]) -> dict[str, str]: ...
+
+    def warm_up(self) -> None: ...
+
+
 @dataclass(frozen=True)
 class FeedState:
     """What the store remembers about a feed that shapes the next request."""
@@ -108,6 +117,7 @@ class FeedResult:
     skipped: bool = False  # not fetched in this run: not due yet (see ``retry_after``)
     attempts: int = 0  # HTTP requests made, retries included
     seconds: float = 0.0  # wall time spent on this feed (fetch and parse)
+    annotations: Mapping[str, str] = field(default_factory=dict)  # the Annotator's output
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -233,20 +243,38 @@ class _Decoder:
         return [self._take(self._z.flush())]
 
 
-def _parse_job(body: bytes, source: FeedSource, base_url: str,
-               headers: dict[str, str]) -> tuple[tuple[Article, ...], str | None]:
-    """Runs in a parser process: articles, or the one-line error. Never raises."""
+_Parsed = tuple[tuple[Article, ...], str | None, dict[str, str]]
+
+
+def _parse_job(body: bytes, source: FeedSource, base_url: str, headers: dict[str, str],
+               annotate: Annotator | None = None) -> _Parsed:
+    """Runs in a parser process: articles (and their annotations), or the one-line error.
+
+    Never raises. An annotator failure costs the annotations (the caller does that work
+    itself), never the feed.
+    """
     try:
-        return tuple(parse_feed(body, source, base_url=base_url, headers=headers)), None
+        arts = tuple(parse_feed(body, source, base_url=base_url, headers=headers))
     except FeedFetchError as e:
-        return (), e.detail
+        return (), e.detail, {}
     except Exception as e:  # a parser bug on hostile input must cost one feed, not the run
-        return (), f"cannot parse the feed: {type(e).__name__}: {e}"[:300]
+        return (), f"cannot parse the feed: {type(e).__name__}: {e}"[:300], {}
+    notes: dict[str, str] = {}
+    if annotate is not None and arts:
+        try:
+            notes = annotate(arts)
+        except Exception:
+            log.debug("annotating %s failed", source.url, exc_info=True)
+    return arts, None, notes
 
 
-def _warm_up() -> None:
-    """Import the parser stack in a worker while the first requests are in flight."""
+def _warm_up(annotate: Annotator | None = None) -> None:
+    """Import the parser stack (and ready the annotator) in a worker while the first
+    requests are in flight."""
     import feedparser  # noqa: F401
+
+    if annotate is not None:
+        annotate.warm_up()
 
 
 def _parse_pool(workers: int) -> Any:
@@ -327,13 +355,15 @@ class HttpFetcher:
 
     def __init__(self, limits: FetchLimits | None = None, *, progress: FetchProgress | None = None,
                  user_agent: str = USER_AGENT, clock: Callable[[], datetime] | None = None,
-                 honour_retry_after: bool = True, **overrides: Any) -> None:
+                 honour_retry_after: bool = True, annotate: Annotator | None = None,
+                 **overrides: Any) -> None:
         base = limits or FetchLimits()
         self.limits = replace(base, **overrides) if overrides else base
         self.progress = progress
         self.user_agent = user_agent
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.honour_retry_after = honour_retry_after  # False: `feeds check --force`
+        self.annotate = annotate  # run on each feed's articles where it is parsed
 
     # The public entry point ------------------------------------------------------------
 
@@ -362,7 +392,7 @@ class HttpFetcher:
             try:
                 pool = _parse_pool(lim.parse_workers)
                 for _ in range(lim.parse_workers):
-                    pool.submit(_warm_up)
+                    pool.submit(_warm_up, self.annotate)
             except Exception as e:  # no processes here (sandbox, limits): parse in threads
                 log.warning("no parser processes (%s); parsing in the fetch threads", e)
                 pool = None
@@ -414,14 +444,15 @@ class HttpFetcher:
                     continue
                 base = dl.final_url or job.url
                 if pool is None:
-                    arts, err = _parse_job(dl.body, job.source, base, dl.headers)
-                    finish(job, self._parsed(r, arts, err), started)
+                    parsed = _parse_job(dl.body, job.source, base, dl.headers, self.annotate)
+                    finish(job, self._parsed(r, parsed), started)
                     continue
                 try:
-                    fut = pool.submit(_parse_job, dl.body, job.source, base, dl.headers)
+                    fut = pool.submit(_parse_job, dl.body, job.source, base, dl.headers,
+                                      self.annotate)
                 except Exception:  # BrokenProcessPool: a worker died; parse here instead
-                    arts, err = _parse_job(dl.body, job.source, base, dl.headers)
-                    finish(job, self._parsed(r, arts, err), started)
+                    parsed = _parse_job(dl.body, job.source, base, dl.headers, self.annotate)
+                    finish(job, self._parsed(r, parsed), started)
                     continue
                 fut.add_done_callback(
                     lambda f, job=job, r=r, started=started: finish(
@@ -459,18 +490,19 @@ class HttpFetcher:
                 log.debug("progress display failed", exc_info=True)
 
     @staticmethod
-    def _parsed(r: FeedResult, arts: tuple[Article, ...], err: str | None) -> FeedResult:
+    def _parsed(r: FeedResult, parsed: _Parsed) -> FeedResult:
+        arts, err, notes = parsed
         if err is not None:
             return replace(r, error=err, etag=None, last_modified=None)
-        return replace(r, articles=arts)
+        return replace(r, articles=arts, annotations=notes)
 
     def _from_future(self, r: FeedResult, fut: "Future[Any]") -> FeedResult:
         try:
-            arts, err = fut.result()
+            parsed = fut.result()
         except Exception as e:  # the worker died (BrokenProcessPool), or pickling failed
             return replace(r, error=f"the parser process failed: {type(e).__name__}: {e}"[:300],
                            etag=None, last_modified=None)
-        return self._parsed(r, arts, err)
+        return self._parsed(r, parsed)
 
     def _download(self, client: "httpx.Client", job: _Job, now: datetime) -> _Download:
         """GET with retries and backoff inside the feed's deadline."""
