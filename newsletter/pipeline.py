@@ -120,30 +120,78 @@ def tag_items(items: Sequence[Item], config: Config,
     return tagged, tagger
 
 
+def _assemble(config: Config, store: Store, tagged: Sequence[TaggedItem], tagger: Tagger,
+              period: Period, now: datetime, errors: Sequence[FeedError],
+              counts: DigestCounts) -> Digest:
+    from .cache import GroupCache
+    from .rank import RankWeights
+
+    settings = config.settings
+    ranking = config.model.ranking
+    return assemble(
+        tagged, period=period,
+        settings=DigestSettings(title=settings.title, max_stories=settings.max_stories,
+                                top_stories=ranking.top_stories,
+                                prefer_language=settings.language),
+        topic_order=tagger.topic_ids, topic_labels=tagger.labels,
+        topic_weights=tagger.weights,
+        rank_weights=RankWeights(**{k: v for k, v in ranking.model_dump().items()
+                                    if k in RankWeights.__dataclass_fields__}),
+        now=now, feed_errors=errors, counts=counts,
+        intro_markdown=load_intro(config), group_cache=GroupCache(store, now))
+
+
+@dataclass
+class _Early:
+    """What the build read, tagged, assembled and rendered while the feeds were fetched."""
+
+    items: list[Item]
+    tagged: list[TaggedItem]
+    tagger: Tagger
+    digest: Digest | None = None  # assembled as if no feed brought anything or failed
+    docs: dict[str, str] | None = None  # ``digest`` rendered
+
+
 def _fetch_while_reading(config: Config, store: Store, now: datetime, fetcher: Fetcher,
-                         period: Period, tag_cache: TagCache
-                         ) -> tuple[list[FeedResult], tuple[list[Item], list[TaggedItem], Tagger] | None]:
-    """Fetch in a thread; meanwhile read and tag (from the cache) the issue's stored items.
+                         period: Period, tag_cache: TagCache, seeds: int
+                         ) -> tuple[list[FeedResult], _Early | None]:
+    """Fetch in a thread; meanwhile read and tag (from the cache) the issue's stored items,
+    and, when their merge groups are cached, assemble and render the issue.
 
     The fetch waits on the network and the parser processes, so this thread is free: when
-    no feed brings anything new (a warm build, every feed 304), the items and their tags
-    are ready when the network is done. The caller uses them only if the store did not
-    change in between (``UpsertResult``: nothing new, nothing changed); else it reads again.
+    no feed brings anything new (a warm build, every feed 304), the work is done when the
+    network is. The caller uses it only if the store did not change in between
+    (``UpsertResult``: nothing new, nothing changed) and the digest came out the same;
+    else it does the work again. A failure here is left for the real pass to report.
     """
     from concurrent.futures import ThreadPoolExecutor
 
+    from .cache import GroupCache
+    from .cluster import MergeParams, groups_fingerprint
     from .health import feed_states
 
     sources = feed_sources(config)
     states = feed_states(store, sources)  # the store's connection stays in this thread
     with ThreadPoolExecutor(1, thread_name_prefix="fetch") as ex:
         fut = ex.submit(fetcher.fetch_all, sources, states, now=now)
-        early: tuple[list[Item], list[TaggedItem], Tagger] | None = None
-        items = select_items(store.items_for_issue(period.issue, now), period,
-                             config.settings.max_age_days)
-        if items:
-            tagged, tagger = tag_items(items, config, tag_cache)
-            early = (items, tagged, tagger)
+        early: _Early | None = None
+        try:
+            items = select_items(store.items_for_issue(period.issue, now), period,
+                                 config.settings.max_age_days)
+            if items:
+                tagged, tagger = tag_items(items, config, tag_cache)
+                early = _Early(items, tagged, tagger)
+                relevant = [t for t in tagged if t.tags.topics]
+                # only with the groups cached: merging anew could be seconds of lost work
+                if GroupCache(store, now).get(groups_fingerprint(relevant, MergeParams())) is not None:
+                    early.digest = _assemble(
+                        config, store, tagged, tagger, period, now, (),
+                        DigestCounts(items_seen=seeds, items_new=0,
+                                     feeds_total=len(config.feeds)))
+                    early.docs = render_digest(early.digest, tz=config.tz,
+                                               templates_dir=config.templates_dir)
+        except Exception:
+            log.debug("reading ahead while fetching failed", exc_info=True)
         return fut.result(), early
 
 
@@ -151,8 +199,6 @@ def build(config: Config, *, now: datetime, out_dir: Path | None = None, offline
           fetcher: Fetcher | None = None, lock_wait: float = 60.0, lock: bool = True,
           on_feed_error: Callable[[FeedError], None] | None = None) -> BuildReport:
     """Build the issue of the period that ends at ``now`` and write its four files."""
-    from .rank import RankWeights
-
     settings = config.settings
     out = out_dir if out_dir is not None else config.output_dir
     # lock=False: the caller (`run`) already holds the run lock across build and send.
@@ -162,12 +208,12 @@ def build(config: Config, *, now: datetime, out_dir: Path | None = None, offline
         log.info("%d seeds read from %s", len(articles), config.seeds_dir)
         errors: list[FeedError] = []
         results: list[FeedResult] = []
-        from .cache import GroupCache, TagAnnotator, TagCache, tag_fingerprint
+        from .cache import TagAnnotator, TagCache, tag_fingerprint
 
         tag_fp = tag_fingerprint(config.model.topics, config.model.watchlist)
         tag_cache = TagCache(store, tag_fp)
         period = period_ending(now, settings.period_days, config.tz)
-        early: tuple[list[Item], list[TaggedItem], Tagger] | None = None
+        early: _Early | None = None
         if not offline and config.feeds:
             fetcher = fetcher or default_fetcher()
             if getattr(fetcher, "annotate", False) is None:
@@ -175,7 +221,8 @@ def build(config: Config, *, now: datetime, out_dir: Path | None = None, offline
                 fetcher.annotate = TagAnnotator(  # type: ignore[attr-defined]
                     config.model.topics, config.model.watchlist, tag_fp)
             # not recorded yet (see fetch_feeds): health is recorded after the items
-            results, early = _fetch_while_reading(config, store, now, fetcher, period, tag_cache)
+            results, early = _fetch_while_reading(config, store, now, fetcher, period, tag_cache,
+                                                  seeds=len(articles))
             for r in results:
                 for k, v in r.annotations.items():
                     tag_cache.put_encoded(k, v)
@@ -198,8 +245,10 @@ def build(config: Config, *, now: datetime, out_dir: Path | None = None, offline
         # stored: the fetched copies go, so merging (the memory peak) does not hold them too
         del results, articles
 
-        if early is not None and upserted.new == 0 and upserted.changed == 0:
-            items, tagged, tagger = early  # what was read while fetching is still the store's
+        if not (upserted.new == 0 and upserted.changed == 0):
+            early = None  # what was read while fetching is no longer the store's
+        if early is not None:
+            items, tagged, tagger = early.items, early.tagged, early.tagger
         else:
             items = select_items(store.items_for_issue(period.issue, now), period,
                                  settings.max_age_days)
@@ -207,21 +256,19 @@ def build(config: Config, *, now: datetime, out_dir: Path | None = None, offline
         log.info("issue %s (%s to %s): %d items selected", period.issue,
                  period.start.isoformat(), period.end.isoformat(), len(items))
         tag_cache.flush(now)  # content-keyed: safe to keep even if this build fails later
-        ranking = config.model.ranking
-        digest = assemble(
-            tagged, period=period,
-            settings=DigestSettings(title=settings.title, max_stories=settings.max_stories,
-                                    top_stories=ranking.top_stories,
-                                    prefer_language=settings.language),
-            topic_order=tagger.topic_ids, topic_labels=tagger.labels,
-            topic_weights=tagger.weights,
-            rank_weights=RankWeights(**{k: v for k, v in ranking.model_dump().items()
-                                        if k in RankWeights.__dataclass_fields__}),
-            now=now, feed_errors=errors,
-            counts=DigestCounts(items_seen=upserted.seen, items_new=upserted.new,
-                                feeds_total=0 if offline else len(config.feeds)),
-            intro_markdown=load_intro(config), group_cache=GroupCache(store, now))
-        docs = render_digest(digest, tz=config.tz, templates_dir=config.templates_dir)
+        counts = DigestCounts(items_seen=upserted.seen, items_new=upserted.new,
+                              feeds_total=0 if offline else len(config.feeds))
+        if early is not None and early.digest is not None:
+            # assemble() with these inputs: only the feed errors and the counts differ
+            digest = replace(early.digest, feed_errors=tuple(errors), counts=replace(
+                early.digest.counts, items_seen=counts.items_seen, items_new=counts.items_new,
+                feeds_total=counts.feeds_total, feeds_failed=len(errors)))
+        else:
+            digest = _assemble(config, store, tagged, tagger, period, now, errors, counts)
+        if early is not None and early.docs is not None and digest == early.digest:
+            docs = early.docs
+        else:
+            docs = render_digest(digest, tz=config.tz, templates_dir=config.templates_dir)
         rendered = write_issue(out, period.issue, docs)
         # The archive (index.html, feed.xml; issue 7) is read from the folder, so it lists
         # the issue just written; each file is replaced atomically. Before record_issue:

@@ -270,9 +270,12 @@ class Store:
     def record_issue(self, rec: IssueRecord, keys: Sequence[str]) -> None:
         """Mark the issue built and its items used, in one transaction (after its files exist)."""
         with self.transaction() as db:
-            db.execute("UPDATE items SET issue = NULL WHERE issue = ?", (rec.issue,))
+            # only the rows whose issue changes: a rebuild of the same items writes none
+            old = {r[0] for r in db.execute("SELECT key FROM items WHERE issue = ?", (rec.issue,))}
+            db.executemany("UPDATE items SET issue = NULL WHERE key = ?",
+                           [(k,) for k in old.difference(keys)])
             db.executemany("UPDATE items SET issue = ? WHERE key = ?",
-                           [(rec.issue, k) for k in keys])
+                           [(rec.issue, k) for k in dict.fromkeys(keys) if k not in old])
             db.execute(
                 "INSERT OR REPLACE INTO issues (issue, title, period_start, period_end, built_at,"
                 " files, stories, alerts) VALUES (?,?,?,?,?,?,?,?)",
