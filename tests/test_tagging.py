@@ -313,3 +313,44 @@ GENERAL_2 = [
 def test_general_phrasings_2(tagger: Tagger, topic: str, title: str, text: str, must: bool) -> None:
     got = topics(tagger, title, text)
     assert (topic in got) is must, (topic, title or text, got)
+
+
+# Phrasings added from error analysis (round 3): orders by regulators and courts, competition
+# fines, app bans versus bans of practices, data left to authorities, face recognition firms.
+GENERAL_3 = [
+    ("enforcement", "Regulator orders hospital chain to stop sharing patient data", "", True),
+    ("enforcement", "Datenschutzbehörde untersagt Stadt den Einsatz der Gesichtserkennung", "", True),
+    ("enforcement", "Data protection authority bans school from using cloud office suite", "", True),
+    ("enforcement", "Streit um Standortdaten",
+     "Das Oberlandesgericht hat die Beschwerde des Netzbetreibers abgewiesen.", True),
+    ("enforcement", "Online tracking case",
+     "A jury ordered the app maker to pay users $40 million.", True),
+    ("enforcement", "Verbraucherschützer verklagen Fahrdienst wegen Werbe-Tracking", "", True),
+    ("enforcement", "Chocolate maker fined over cartel to keep prices high", "", False),
+    ("enforcement", "Wettbewerbshüter verhängen Bußgeld gegen Cookie-Hersteller wegen Preisabsprachen", "", False),
+    ("enforcement", "", "The software vendor has told customers that a hacker accessed their data.", False),
+    ("enforcement", "", "Liegt eine Anordnung aus Washington vor, muss der Konzern die Daten herausgeben.", False),
+    ("enforcement", "", "Payment apps such as Google Pay will have to keep data in the country.", False),
+    ("bans", "Providers start blocking messaging service after court ruling", "", True),
+    ("bans", "", "Russische Internetprovider sperren den Dienst seit Montag.", True),
+    ("bans", "", "Stunden vor Inkrafttreten des Verbotsgesetzes stellte TikTok den Dienst ein.", True),
+    ("bans", "", "Die Aufsicht hat dem Konzern untersagt, Daten von WhatsApp-Nutzern zu speichern.", False),
+    ("bans", "Watchdog bars app maker from selling location data", "", False),
+    ("bans", "", "Police were told to delete the biometric database of the app.", False),
+    ("data-access", "", "Der Hersteller hat Behörden Aufnahmen seiner Kameras überlassen.", True),
+    ("data-access", "", "Officials said data on staff could fall into the wrong hands.", True),
+    ("data-access", "", "Es bestehe das Risiko, dass Informationen über Beamte in falsche Hände geraten.", True),
+    ("surveillance", "Bußgeld gegen Anbieter von Gesichtserkennung", "", True),
+    ("surveillance", "Face recognition firm fined",
+     "The company built a database of billions of photos scraped from the web.", True),
+    ("surveillance", "Photo app fined over lost database of holiday photos", "", False),
+    ("legislation", "Central bank directs payment firms to store data only in the country", "", True),
+    ("legislation", "Aufsicht verpflichtet Zahlungsdienstleister, Daten im Inland zu speichern", "", True),
+    ("legislation", "", "The order was issued under the Investigatory Powers Act.", False),
+]
+
+
+@pytest.mark.parametrize("topic,title,text,must", GENERAL_3)
+def test_general_phrasings_3(tagger: Tagger, topic: str, title: str, text: str, must: bool) -> None:
+    got = topics(tagger, title, text)
+    assert (topic in got) is must, (topic, title or text, got)
