@@ -354,3 +354,16 @@ GENERAL_3 = [
 def test_general_phrasings_3(tagger: Tagger, topic: str, title: str, text: str, must: bool) -> None:
     got = topics(tagger, title, text)
     assert (topic in got) is must, (topic, title or text, got)
+
+
+GENERAL_4 = [
+    ("bans", "", "Das Kartellamt will ein Verbot durchsetzen, Nutzerdaten aus mehreren Apps zusammenzuführen.", False),
+    ("data-access", "Regulator bars broker from selling sensitive location data", "", False),
+    ("data-access", "Carmaker sold drivers' data to insurers", "", True),
+]
+
+
+@pytest.mark.parametrize("topic,title,text,must", GENERAL_4)
+def test_general_phrasings_4(tagger: Tagger, topic: str, title: str, text: str, must: bool) -> None:
+    got = topics(tagger, title, text)
+    assert (topic in got) is must, (topic, title or text, got)
