@@ -145,7 +145,26 @@ class TagAnnotator:
     def warm_up(self) -> None:
         self._tools()
 
-    def __call__(self, articles: Sequence[Article]) -> dict[str, str]:
+    def __call__(self, articles: Sequence[Article]) -> dict[str, Any]:
+        """``{"tags": {tag_key: encoded tags}, "features": {feature key: Features}}``.
+
+        Merge features (``cluster.features``, a third of a cold build's merge) are made
+        here too for the reports that got a topic and carry a date: the date as the store
+        gives it back (UTC, whole seconds), so the build finds them by the same key.
+        """
+        from .cluster import feature_key, features, load_lexicon
+        from .store import from_iso, to_iso
+
         tagger, watch = self._tools()
-        return {tag_key(a): encode_tags(tagger.tag(a.title, a.text, a.language),
-                                        watch.match(a.title, a.text)) for a in articles}
+        lex = load_lexicon()
+        tags: dict[str, str] = {}
+        feats: dict[str, Any] = {}
+        for a in articles:
+            tr = tagger.tag(a.title, a.text, a.language)
+            tags[tag_key(a)] = encode_tags(tr, watch.match(a.title, a.text))
+            when = from_iso(to_iso(a.published))
+            if tr.topics and when is not None:
+                lang = (a.language or "en")[:2].lower()
+                feats[feature_key(a.title, a.text, a.language, when, tr.topics)] = features(
+                    a.title, a.text, lang, when, lex, tr.topics)
+        return {"tags": tags, "features": feats}

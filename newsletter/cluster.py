@@ -805,6 +805,20 @@ def item_features(t: TaggedItem, lex: Lexicon | None = None) -> Features:
     return features(a.title, a.text, (a.language or "en")[:2].lower(), _when(t), lex, t.tags.topics)
 
 
+def feature_key(title: str, text: str, language: str | None, when: datetime,
+                topics: Sequence[str]) -> str:
+    """Everything ``item_features`` reads, hashed: features computed elsewhere (the
+    fetcher's parser processes) are used only for a report with this very key."""
+    lang = (language or "en")[:2].lower()
+    return hashlib.sha256(f"{title}\0{text}\0{lang}\0{when.isoformat()}\0{','.join(topics)}"
+                          .encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def item_feature_key(t: TaggedItem) -> str:
+    return feature_key(t.article.title, t.article.text, t.article.language, _when(t),
+                       t.tags.topics)
+
+
 class GroupCache(Protocol):
     """Where ``merge_stories`` keeps groups by the fingerprint of their inputs (cache.py)."""
 
@@ -841,13 +855,15 @@ def merge_stories(
     topic_order: Sequence[str] | None = None,
     params: MergeParams | None = None,
     cache: GroupCache | None = None,
+    known: Mapping[str, Features] | None = None,
 ) -> list[Story]:
     """Group reports of one event into stories, in the order their first report came in.
 
     ``prefer_language`` picks the lead among equally good reports (the reader's language);
     ``topic_order`` (the taxonomy's) orders the merged topics. Summary and rank stay unset:
     they are later stages. ``cache``: groups of an unchanged input are reused, not recomputed
-    (a warm build); the fingerprint covers every input of the decision.
+    (a warm build); the fingerprint covers every input of the decision. ``known``: features
+    computed ahead (where the feeds were parsed) by ``item_feature_key``; the rest here.
     """
     params = params or MergeParams()
     groups: list[list[int]] | None = None
@@ -859,7 +875,8 @@ def merge_stories(
             groups = None  # not a partition of these items: never trust it
     if groups is None:
         lex = load_lexicon()
-        feats = [item_features(t, lex) for t in items]
+        known = known or {}
+        feats = [known.get(item_feature_key(t)) or item_features(t, lex) for t in items]
         groups = group_indices(feats, params, lex)
         if cache is not None:
             cache.put(fp, groups)

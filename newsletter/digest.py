@@ -14,7 +14,7 @@ from .select import Period
 from .types import Digest, DigestCounts, FeedError, Section, Story, TaggedItem
 
 if TYPE_CHECKING:
-    from .cluster import GroupCache
+    from .cluster import Features, GroupCache
 
 
 @dataclass(frozen=True)
@@ -45,15 +45,17 @@ def assemble(
     counts: DigestCounts = DigestCounts(),
     intro_markdown: str | None = None,
     group_cache: GroupCache | None = None,
+    known_features: Mapping[str, Features] | None = None,
 ) -> Digest:
-    """``group_cache``: merge groups of unchanged inputs are reused (see ``cluster.merge_stories``)."""
+    """``group_cache``: merge groups of unchanged inputs are reused (see ``cluster.merge_stories``);
+    ``known_features``: merge features computed ahead, by ``cluster.item_feature_key``."""
     from .cluster import merge_stories
     from .rank import rank_stories
     from .summarize import summarize
 
     relevant = [t for t in tagged if t.tags.topics]
     stories = merge_stories(relevant, prefer_language=settings.prefer_language,
-                            topic_order=topic_order, cache=group_cache)
+                            topic_order=topic_order, cache=group_cache, known=known_features)
     # rank never reads the summary and the overflow lists only headlines: summarise the
     # stories shown, not every story of a busy week
     ranked = rank_stories(stories, weights=rank_weights,  # type: ignore[arg-type]

@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 from .config import Config
 from .digest import DigestSettings, assemble
@@ -30,6 +30,7 @@ from .types import Article, Digest, DigestCounts, FeedError, Item, Rendered, Tag
 
 if TYPE_CHECKING:
     from .cache import TagCache
+    from .cluster import Features
     from .tag import Tagger
 
 log = logging.getLogger(__name__)
@@ -122,7 +123,7 @@ def tag_items(items: Sequence[Item], config: Config,
 
 def _assemble(config: Config, store: Store, tagged: Sequence[TaggedItem], tagger: Tagger,
               period: Period, now: datetime, errors: Sequence[FeedError],
-              counts: DigestCounts) -> Digest:
+              counts: DigestCounts, known: Mapping[str, Features] | None = None) -> Digest:
     from .cache import GroupCache
     from .rank import RankWeights
 
@@ -138,7 +139,8 @@ def _assemble(config: Config, store: Store, tagged: Sequence[TaggedItem], tagger
         rank_weights=RankWeights(**{k: v for k, v in ranking.model_dump().items()
                                     if k in RankWeights.__dataclass_fields__}),
         now=now, feed_errors=errors, counts=counts,
-        intro_markdown=load_intro(config), group_cache=GroupCache(store, now))
+        intro_markdown=load_intro(config), group_cache=GroupCache(store, now),
+        known_features=known)
 
 
 @dataclass
@@ -214,6 +216,7 @@ def build(config: Config, *, now: datetime, out_dir: Path | None = None, offline
         tag_cache = TagCache(store, tag_fp)
         period = period_ending(now, settings.period_days, config.tz)
         early: _Early | None = None
+        known: dict[str, Features] = {}  # merge features made by the parser processes
         if not offline and config.feeds:
             fetcher = fetcher or default_fetcher()
             if getattr(fetcher, "annotate", False) is None:
@@ -224,8 +227,9 @@ def build(config: Config, *, now: datetime, out_dir: Path | None = None, offline
             results, early = _fetch_while_reading(config, store, now, fetcher, period, tag_cache,
                                                   seeds=len(articles))
             for r in results:
-                for k, v in r.annotations.items():
+                for k, v in r.annotations.get("tags", {}).items():
                     tag_cache.put_encoded(k, v)
+                known.update(r.annotations.get("features", {}))
                 if r.error is not None:
                     fe = FeedError(feed=r.source.name, url=r.source.url, error=r.error)
                     errors.append(fe)
@@ -264,7 +268,8 @@ def build(config: Config, *, now: datetime, out_dir: Path | None = None, offline
                 early.digest.counts, items_seen=counts.items_seen, items_new=counts.items_new,
                 feeds_total=counts.feeds_total, feeds_failed=len(errors)))
         else:
-            digest = _assemble(config, store, tagged, tagger, period, now, errors, counts)
+            digest = _assemble(config, store, tagged, tagger, period, now, errors, counts, known)
+        known.clear()
         if early is not None and early.docs is not None and digest == early.digest:
             docs = early.docs
         else:

@@ -146,9 +146,15 @@ def test_tags_made_in_the_parser_processes_equal_the_builds_own(config: Any, tmp
 
     plain, _ = tag_items(items(), config)
     fp = tag_fingerprint(config.model.topics, config.model.watchlist)
-    notes = TagAnnotator(config.model.topics, config.model.watchlist, fp)(
+    out = TagAnnotator(config.model.topics, config.model.watchlist, fp)(
         [it.article for it in items()])
+    notes = out["tags"]
     assert set(notes) == {tag_key(it.article) for it in items()}
+    # merge features too, for each tagged report, equal to the ones the merge makes
+    by_key = {cluster.item_feature_key(t): t for t in plain if t.tags.topics}
+    assert by_key and set(out["features"]) == set(by_key)
+    for k, f in out["features"].items():
+        assert f == cluster.item_features(by_key[k])
     with Store(tmp_path / "state.sqlite3") as store:
         cache = TagCache(store, fp)
         for k, v in notes.items():

@@ -83,9 +83,9 @@ class FetchLimits:
 
 class Annotator(Protocol):
     """Work on a feed's articles done where the feed is parsed (the build tags there), so it
-    overlaps the network and uses every core; picklable, and pure: a mapping of strings."""
+    overlaps the network and uses every core; picklable and pure, its output picklable."""
 
-    def __call__(self, articles: Sequence[Article]) -> dict[str, str]: ...
+    def __call__(self, articles: Sequence[Article]) -> dict[str, Any]: ...
 
     def warm_up(self) -> None: ...
 
@@ -117,7 +117,7 @@ class FeedResult:
     skipped: bool = False  # not fetched in this run: not due yet (see ``retry_after``)
     attempts: int = 0  # HTTP requests made, retries included
     seconds: float = 0.0  # wall time spent on this feed (fetch and parse)
-    annotations: Mapping[str, str] = field(default_factory=dict)  # the Annotator's output
+    annotations: Mapping[str, Any] = field(default_factory=dict)  # the Annotator's output
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -243,7 +243,7 @@ class _Decoder:
         return [self._take(self._z.flush())]
 
 
-_Parsed = tuple[tuple[Article, ...], str | None, dict[str, str]]
+_Parsed = tuple[tuple[Article, ...], str | None, dict[str, Any]]
 
 
 def _parse_job(body: bytes, source: FeedSource, base_url: str, headers: dict[str, str],
@@ -259,7 +259,7 @@ def _parse_job(body: bytes, source: FeedSource, base_url: str, headers: dict[str
         return (), e.detail, {}
     except Exception as e:  # a parser bug on hostile input must cost one feed, not the run
         return (), f"cannot parse the feed: {type(e).__name__}: {e}"[:300], {}
-    notes: dict[str, str] = {}
+    notes: dict[str, Any] = {}
     if annotate is not None and arts:
         try:
             notes = annotate(arts)
