@@ -367,3 +367,34 @@ GENERAL_4 = [
 def test_general_phrasings_4(tagger: Tagger, topic: str, title: str, text: str, must: bool) -> None:
     got = topics(tagger, title, text)
     assert (topic in got) is must, (topic, title or text, got)
+
+
+# authorities querying or unlocking, apps reaching into a phone, state encryption demands,
+# location records going to the state; each with a near-miss
+GENERAL_5 = [
+    ("data-access", "Staatsanwälte ließen Tausende Kontenabrufe beim Bundeszentralamt durchführen", "", True),
+    ("data-access", "", "Police in the county requested tower dumps from three carriers last year.", True),
+    ("data-access", "", "Die Bank muss den Ermittlern die E-Mails ihres Kunden aushändigen.", True),
+    ("data-access", "", "Investigators want the vendor to help them unlock the suspect's phone.", True),
+    ("data-access", "", "Die Polizei konnte das Handy des Verdächtigen nicht entsperren.", True),
+    ("data-access", "", "Officials said the tool's permissions give it access to the contents of a phone.", True),
+    ("data-access", "", "Die Software hat weitreichenden Zugriff auf Dateien auf dem Rechner, warnte das Ministerium.", True),
+    ("data-access", "", "Die Kommunistische Partei könnte über die App an private Daten der Nutzer gelangen.", True),
+    ("data-access", "", "Users can unlock their phone with a fingerprint in the new update.", False),
+    ("data-access", "", "Parents' requests to delete the recordings were ignored, the Justice Department said.", False),
+    ("data-access", "", "Mit dem Staatstrojaner sollen Ermittler Chats vor der Verschlüsselung abgreifen.", False),
+    ("bans", "", "Nutzer können ihr Smartphone per Gesichtsscan entsperren.", False),
+    ("surveillance", "", "The law lets police compel providers to open encrypted messages.", True),
+    ("surveillance", "", "Die Regierung will Anbieter verpflichten, verschlüsselte Nachrichten für Ermittler zu öffnen.", True),
+    ("surveillance", "", "Kritiker fürchten, dass der Geheimdienst Einblick in die Kommunikation der Nutzer erhält.", True),
+    ("surveillance", "", "A military unit bought location data collected by a prayer app.", True),
+    ("surveillance", "", "Die Bundespolizei erhielt Bewegungsdaten von einem Datenhändler.", True),
+    ("surveillance", "", "The company gets insight into customers' shopping habits.", False),
+    ("surveillance", "", "Das Unternehmen erhält Standortdaten seiner Kunden für Werbung.", False),
+]
+
+
+@pytest.mark.parametrize("topic,title,text,must", GENERAL_5)
+def test_general_phrasings_5(tagger: Tagger, topic: str, title: str, text: str, must: bool) -> None:
+    got = topics(tagger, title, text)
+    assert (topic in got) is must, (topic, title or text, got)
