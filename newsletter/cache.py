@@ -145,6 +145,18 @@ class TagAnnotator:
     def warm_up(self) -> None:
         self._tools()
 
+    def adopt(self, notes: dict[str, Any]) -> dict[str, Any]:
+        """Merge features arrive with their own copies of the character 5-grams (a third
+        of a cold build's peak memory): one shared string per distinct gram instead."""
+        from dataclasses import replace
+        from sys import intern
+
+        feats = notes.get("features")
+        if feats:
+            notes["features"] = {k: replace(f, grams=frozenset(map(intern, f.grams)))
+                                 for k, f in feats.items()}
+        return notes
+
     def __call__(self, articles: Sequence[Article]) -> dict[str, Any]:
         """``{"tags": {tag_key: encoded tags}, "features": {feature key: Features}}``.
 

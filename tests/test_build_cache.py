@@ -155,6 +155,12 @@ def test_tags_made_in_the_parser_processes_equal_the_builds_own(config: Any, tmp
     assert by_key and set(out["features"]) == set(by_key)
     for k, f in out["features"].items():
         assert f == cluster.item_features(by_key[k])
+    # adopted in the fetching process: the same features, one string per distinct gram
+    import sys
+
+    adopted = TagAnnotator(config.model.topics, config.model.watchlist, fp).adopt(dict(out))
+    assert adopted["features"] == out["features"]
+    assert all(g is sys.intern(g) for f in adopted["features"].values() for g in f.grams)
     with Store(tmp_path / "state.sqlite3") as store:
         cache = TagCache(store, fp)
         for k, v in notes.items():
