@@ -199,8 +199,16 @@ class TermMatcher:
         if not atoms:
             return ()
         singles = tuple(i for a in atoms for i in self._single.get(a, ()))
-        multis = tuple(e for a in atoms for e in self._multi.get(a, ()))
-        return (frozenset(atoms), singles, multis)
+        # multi-word terms starting here, keyed by their second atom: a text word then only
+        # probes the atoms of the next word instead of testing every such term ("data ...")
+        by_next: dict[int, list[tuple[int, tuple[int, ...]]]] = {}
+        for a in atoms:
+            for e in self._multi.get(a, ()):
+                by_next.setdefault(e[1][0], []).append(e)
+        gapped = tuple(by_next.pop(GAP, ()))
+        # past the second word: what remains to walk (empty for two-word terms)
+        multis = {k: tuple((idx, rest[1:]) for idx, rest in v) for k, v in by_next.items()}
+        return (frozenset(atoms), singles, multis, gapped)
 
     def _atoms_of(self, word: str) -> tuple[int, ...]:
         """Atom ids a (folded) word matches."""
@@ -245,15 +253,23 @@ class TermMatcher:
         atoms = [info[0] if info else _EMPTY for info in infos]
         out: list[tuple[int, int, int]] = []
         n = len(atoms)
-        for i in compress(range(n), infos):
-            _, singles, multis = infos[i]
-            for idx in singles:
+        walk = self._walk
+        last = n - 1
+        for i in compress(range(n), infos):  # plain loops: comprehensions cost a call each
+            info = infos[i]
+            for idx in info[1]:
                 out.append((idx, i, i))
-            for idx, rest in multis:
-                head = rest[0]
-                if head != GAP and (i + 1 >= n or head not in atoms[i + 1]):
-                    continue  # most multi-word terms fail on their second word
-                end = self._walk(atoms, i + 1, rest)
+            multis = info[2]
+            if multis and i < last:
+                for a in atoms[i + 1]:  # the next word's atoms: usually one to three
+                    es = multis.get(a)
+                    if es:
+                        for idx, rest in es:
+                            end = walk(atoms, i + 2, rest) if rest else i + 1
+                            if end >= 0:
+                                out.append((idx, i, end))
+            for idx, rest in info[3]:
+                end = walk(atoms, i + 1, rest)
                 if end >= 0:
                     out.append((idx, i, end))
         if "-" in low:  # hyphen compounds, tried joined: "Daten-Leck" is "datenleck"

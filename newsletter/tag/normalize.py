@@ -40,4 +40,7 @@ def normalize_text(text: str) -> str:
         for ch, rep in _REPLACE:  # str.replace per character present: faster than translate
             if ch in text:
                 text = text.replace(ch, rep)
+    if text.isascii() and "  " not in text and "\t" not in text and "\r" not in text \
+            and "\x0b" not in text and "\x0c" not in text:
+        return text  # nothing to collapse: most items; skips a regex pass
     return _SPACES.sub(" ", text)
