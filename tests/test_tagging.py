@@ -398,3 +398,29 @@ GENERAL_5 = [
 def test_general_phrasings_5(tagger: Tagger, topic: str, title: str, text: str, must: bool) -> None:
     got = topics(tagger, title, text)
     assert (topic in got) is must, (topic, title or text, got)
+
+
+# laws signed in German, police-powers laws, DPA findings, court action, criminal
+# investigations (not privacy enforcement), ISPs cutting access, minors kept off platforms
+GENERAL_6 = [
+    ("legislation", "", "Der Gouverneur hat ein Gesetz unterzeichnet, das die App auf allen Geräten im Bundesstaat verbietet.", True),
+    ("legislation", "", "The governor signed a bill that bans the app statewide, with fines for stores that keep offering it.", True),
+    ("legislation", "Landtag verabschiedet umstrittenes Polizeiaufgabengesetz", "", True),
+    ("enforcement", "Fitness app fined over default settings",
+     "The data protection authority found that the company shared workout routes publicly by default.", True),
+    ("enforcement", "", "Die Datenschutzbehörde stellte fest, dass der Händler Kundendaten ohne Einwilligung weitergab.", True),
+    ("enforcement", "", "Verbraucherschützer ziehen wegen der Weitergabe von Nutzerdaten gegen den Konzern vor Gericht.", True),
+    ("enforcement", "", "Die Polizei nutzte die Kontaktdaten der Gäste für Ermittlungen in einem Mordfall.", False),
+    ("enforcement", "Parliament debates the new Investigatory Powers Bill", "", False),
+    ("enforcement", "", "A survey found that most companies still ignore privacy requests.", False),
+    ("bans", "", "Internet providers have started cutting off access to the messaging app on the regulator's order.", True),
+    ("bans", "", "Die Regierung will Kinder unter 15 Jahren von sozialen Medien fernhalten.", True),
+    ("bans", "", "New rules require platforms to keep under-16s off social media.", True),
+    ("bans", "", "The new router keeps intruders off your home network.", False),
+]
+
+
+@pytest.mark.parametrize("topic,title,text,must", GENERAL_6)
+def test_general_phrasings_6(tagger: Tagger, topic: str, title: str, text: str, must: bool) -> None:
+    got = topics(tagger, title, text)
+    assert (topic in got) is must, (topic, title or text, got)
