@@ -424,3 +424,23 @@ GENERAL_6 = [
 def test_general_phrasings_6(tagger: Tagger, topic: str, title: str, text: str, must: bool) -> None:
     got = topics(tagger, title, text)
     assert (topic in got) is must, (topic, title or text, got)
+
+
+# a breach story set by the headline is not data access; ad partners getting data is tracking
+GENERAL_7 = [
+    ("data-access", "Hackers stole payroll files of three airlines",
+     "The staff data was then shared on a forum with other criminals.", False),
+    ("data-access", "Cyberangriff auf Schulsoftware",
+     "Die Angreifer verschafften sich Zugriff auf Datenbanken mit Schülerdaten.", False),
+    ("data-access", "Audit: employees of the insurer looked up customer records", "", True),
+    ("tracking", "", "The app sent users' precise location to dozens of advertising partners.", True),
+    ("tracking", "", "Die App hat GPS-Standorte ihrer Nutzer an Werbepartner übermittelt.", True),
+    ("tracking", "", "The company shared quarterly figures with its advertising partners.", False),
+    ("tracking", "Verlage setzen auf Pur-Abo statt Einwilligung in Werbetracking", "", True),
+]
+
+
+@pytest.mark.parametrize("topic,title,text,must", GENERAL_7)
+def test_general_phrasings_7(tagger: Tagger, topic: str, title: str, text: str, must: bool) -> None:
+    got = topics(tagger, title, text)
+    assert (topic in got) is must, (topic, title or text, got)

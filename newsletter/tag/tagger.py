@@ -39,6 +39,7 @@ class _CCue:
     name: str  # "<topic>#<n>", for ``debug``
     near: int  # max words between trigger and its first context list; -1: anywhere
     wide: tuple[frozenset[int], ...]  # context lists the headline or previous sentence may hold
+    without_wide: frozenset[int]  # vetoes that count from the headline and previous sentence too
 
 
 class Tagger:
@@ -76,7 +77,8 @@ class Tagger:
     def _compile(cue: Cue, ti: int, ids: Callable[..., Any], excluded: frozenset[int]) -> _CCue:
         return _CCue(ti, cue.weight, ids(cue.terms), tuple(ids(w) for w in cue.with_),
                      ids(cue.without), excluded, cue.name,
-                     -1 if cue.near is None else cue.near, tuple(ids(w) for w in cue.wide))
+                     -1 if cue.near is None else cue.near, tuple(ids(w) for w in cue.wide),
+                     ids(cue.without_wide))
 
     @classmethod
     def load(cls, user_topics: object = None) -> "Tagger":
@@ -187,6 +189,9 @@ class Tagger:
                 done.add(ci)
                 cue = self._cues[ci]
                 if cue.without and not cue.without.isdisjoint(present):
+                    continue
+                if cue.without_wide and not (cue.without_wide.isdisjoint(present)
+                                             and cue.without_wide.isdisjoint(around)):
                     continue
                 trig = [m for tt in cue.triggers & present for m in by_term[tt]]
                 if cue.excluded and not cue.excluded.isdisjoint(present):

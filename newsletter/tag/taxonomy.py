@@ -52,6 +52,9 @@ class Cue:
     # each list must match in the sentence, the headline or the sentence before: context a
     # headline or a lead sentence has already set ("The bill ... It was passed on Tuesday.")
     wide: tuple[tuple[str, ...], ...] = ()
+    # none of these may occur in the headline or the sentence before either: a story the
+    # headline has made about a hack is not data access by its subject
+    without_wide: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -112,8 +115,10 @@ def load_builtin(path: Path = DATA_FILE) -> Taxonomy:
                 name=f"{t['id']}#{n}",
                 near=c.get("near"),
                 wide=tuple(_flatten(w, sets, where) for w in c.get("wide", [])),
+                without_wide=_flatten(c.get("without_wide", []), sets, where),
             )
-            for term in (cue.terms + cue.without + tuple(x for w in cue.with_ for x in w)
+            for term in (cue.terms + cue.without + cue.without_wide
+                         + tuple(x for w in cue.with_ for x in w)
                          + tuple(x for w in cue.wide for x in w)):
                 parse_term(term)  # fail early on a typo in the data file
             cues.append(cue)
