@@ -444,3 +444,20 @@ GENERAL_7 = [
 def test_general_phrasings_7(tagger: Tagger, topic: str, title: str, text: str, must: bool) -> None:
     got = topics(tagger, title, text)
     assert (topic in got) is must, (topic, title or text, got)
+
+
+# data disclosed by mistake or visible to strangers is a breach; a reporting duty is not
+GENERAL_8 = [
+    ("breaches", "", "The council mistakenly published the names and addresses of 2,000 tenants online.", True),
+    ("breaches", "", "Die Klinik hat versehentlich Namen von Patienten an einen falschen Verteiler verschickt.", True),
+    ("breaches", "", "Über eine ungeschützte Schnittstelle waren Fotos der Nutzer für Fremde einsehbar.", True),
+    ("breaches", "", "Firms must report data breaches to the regulator within 72 hours.", False),
+    ("breaches", "", "Künftig gilt eine Meldepflicht für Datenpannen bei Behörden.", False),
+    ("breaches", "", "The startup mistakenly published its quarterly results a day early.", False),
+]
+
+
+@pytest.mark.parametrize("topic,title,text,must", GENERAL_8)
+def test_general_phrasings_8(tagger: Tagger, topic: str, title: str, text: str, must: bool) -> None:
+    got = topics(tagger, title, text)
+    assert (topic in got) is must, (topic, title or text, got)
