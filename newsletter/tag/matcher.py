@@ -290,10 +290,23 @@ class TermMatcher:
         n = len(atoms)
         for k, head in enumerate(rest):
             if head == GAP:
-                for skip in range(_MAX_GAP + 1):
-                    end = self._walk(atoms, j + skip, rest[k + 1:])
-                    if end >= 0:
-                        return end
+                nxt = rest[k + 1]  # a term never ends with a gap
+                tail = rest[k + 2:]
+                if nxt == GAP:
+                    for skip in range(_MAX_GAP + 1):
+                        end = self._walk(atoms, j + skip, rest[k + 1:])
+                        if end >= 0:
+                            return end
+                    return -1
+                # probe the few words the gap may cover for the word after it (no recursion
+                # unless it is there: most gap terms fail here)
+                for jj in range(j, min(j + _MAX_GAP, n - 1) + 1):
+                    if nxt in atoms[jj]:
+                        if not tail:
+                            return jj
+                        end = self._walk(atoms, jj + 1, tail)
+                        if end >= 0:
+                            return end
                 return -1
             if j >= n or head not in atoms[j]:
                 return -1
