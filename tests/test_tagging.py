@@ -461,3 +461,22 @@ GENERAL_8 = [
 def test_general_phrasings_8(tagger: Tagger, topic: str, title: str, text: str, must: bool) -> None:
     got = topics(tagger, title, text)
     assert (topic in got) is must, (topic, title or text, got)
+
+
+# bans: toys and connected cars, apps pulled from stores, what the headline names
+GENERAL_9 = [
+    ("bans", "Netzagentur verbietet sprechende Puppe mit Mikrofon", "", True),
+    ("bans", "", "Apple pulled the messenger from its App Store in the country at the government's request.", True),
+    ("bans", "", "Die App fliegt auf Anordnung der Regierung aus den App-Stores.", True),
+    ("bans", "US moves to bar connected vehicles with Chinese software", "", True),
+    ("bans", "Chinese chatbot faces scrutiny", "The ministry banned it on all official devices on Friday.", True),
+    ("bans", "Chatbot answers questions about elections", "The city banned fireworks on New Year's Eve.", False),
+    ("bans", "", "Die Stadt verbietet Dieselautos in der Innenstadt.", False),
+    ("bans", "", "Die Firma darf nach der Übernahme nicht mehr selbst Preise festlegen.", False),
+]
+
+
+@pytest.mark.parametrize("topic,title,text,must", GENERAL_9)
+def test_general_phrasings_9(tagger: Tagger, topic: str, title: str, text: str, must: bool) -> None:
+    got = topics(tagger, title, text)
+    assert (topic in got) is must, (topic, title or text, got)
