@@ -480,3 +480,24 @@ GENERAL_9 = [
 def test_general_phrasings_9(tagger: Tagger, topic: str, title: str, text: str, must: bool) -> None:
     got = topics(tagger, title, text)
     assert (topic in got) is must, (topic, title or text, got)
+
+
+# legislation: rules in force, referendums, adequacy decisions; a fine story citing a law is not
+GENERAL_10 = [
+    ("legislation", "The social media ban for under-16s is now in force", "", True),
+    ("legislation", "Altersgrenze für soziale Netzwerke gilt ab heute", "", True),
+    ("legislation", "Voters reject digital ID law in referendum", "", True),
+    ("legislation", "Stimmvolk versenkt das Gesetz zur elektronischen Identität", "", True),
+    ("legislation", "", "The Commission adopted an adequacy decision for transfers to the country.", True),
+    ("legislation", "Regulator fined the retailer €5 million",
+     "The rules require firms to ask for consent before setting cookies, the GDPR was adopted in 2016.", False),
+    ("legislation", "Datenschutzbehörde verhängt Bußgeld gegen Klinik",
+     "Die DSGVO gilt seit 2018 und verpflichtet Kliniken zur Sorgfalt.", False),
+    ("legislation", "", "The new speed limit is now in force on the motorway.", False),
+]
+
+
+@pytest.mark.parametrize("topic,title,text,must", GENERAL_10)
+def test_general_phrasings_10(tagger: Tagger, topic: str, title: str, text: str, must: bool) -> None:
+    got = topics(tagger, title, text)
+    assert (topic in got) is must, (topic, title or text, got)
