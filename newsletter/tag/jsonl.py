@@ -14,6 +14,8 @@ from typing import Any, TextIO
 from .tagger import Tagger
 
 MAX_REPORTED = 20  # bad lines listed before giving up on listing
+# one encoder for all lines: json.dumps with keyword arguments builds a new one per call
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def _check(obj: Any) -> str | None:
@@ -68,7 +70,7 @@ def run_tag(stdin: TextIO, stdout: TextIO, stderr: TextIO, tagger: Tagger,
         else:
             out = {"id": obj["id"], "topics": list(res.topics),
                    "evidence": {t: list(res.evidence[t]) for t in res.topics}}
-            stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+            stdout.write(_ENCODE(out) + "\n")
     return 0
 
 
