@@ -154,6 +154,23 @@ class Project:
         return doc
 
 
+def orphans(runner: Path) -> list[int]:
+    """Pids still running this test's runner (a killed build's forked parser processes)."""
+    mine = str(runner).encode()
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmd = (entry / "cmdline").read_bytes()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if mine in cmd.split(b"\0") and state != "Z":
+            pids.append(int(entry.name))
+    return pids
+
+
 def end_orphans(runner: Path) -> int:
     """SIGKILL what a killed build left running: its forked parser processes (issue 3's
     pool) outlive it. Found by this test's own runner path, so nothing else is touched."""
@@ -217,9 +234,13 @@ def test_kill_while_fetching(server: FeedServer, tmp_path: Path, reference: set[
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert p.hold is not None
+    # The parser processes die with the build (fetch.py sets PDEATHSIG): none lingers.
+    deadline = time.monotonic() + 10
+    while orphans(p.runner) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert orphans(p.runner) == []
     p.hold.set()
     try:
-        # The parser processes may outlive the killed build; the lock must not (lock.py).
         p.build()
         p.check_whole(reference)
     finally:

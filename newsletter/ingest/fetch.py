@@ -295,8 +295,30 @@ def _parse_pool(workers: int) -> Any:
     from concurrent.futures import ProcessPoolExecutor
 
     method = "fork" if sys.platform.startswith("linux") else "spawn"
-    return ProcessPoolExecutor(max_workers=workers,
+    return ProcessPoolExecutor(max_workers=workers, initializer=_die_with_parent,
                                mp_context=multiprocessing.get_context(method))
+
+
+def _die_with_parent() -> None:
+    """A parser process ends when the build that started it dies (kill -9 included),
+    instead of lingering until its queue notices (issue 8). Linux only: elsewhere the
+    pool's own shutdown is all there is."""
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import os
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the parent died before prctl took effect
+        os._exit(1)
 
 
 # --- the fetcher ----------------------------------------------------------------------
