@@ -501,3 +501,26 @@ GENERAL_10 = [
 def test_general_phrasings_10(tagger: Tagger, topic: str, title: str, text: str, must: bool) -> None:
     got = topics(tagger, title, text)
     assert (topic in got) is must, (topic, title or text, got)
+
+
+# A headline is explained by its lead sentence: the headline's cue may take its context
+# (an authority, a privacy subject) from the first sentence, but a word repeated there
+# is no context for itself, and the lead never sets a ``wide`` subject.
+HEADLINE_LEAD = [
+    ("enforcement", "Grocery chain hit with £2m penalty",
+     "The Information Commissioner's Office said the company kept loyalty-card data of shoppers "
+     "for years without a legal basis.", True),
+    ("enforcement", "Bußgeld von 900.000 Euro gegen Versicherer",
+     "Die Landesdatenschutzbehörde wirft dem Unternehmen vor, Kundendaten ohne Einwilligung an "
+     "Werbepartner weitergegeben zu haben.", True),
+    ("tracking", "Cookies for the holidays",
+     "Our favourite cookie recipes need butter, sugar and an hour in the fridge.", False),
+    ("surveillance", "Scientists step up surveillance of glacier",
+     "Authorities closed the valley after sensors picked up new cracks in the ice.", False),
+]
+
+
+@pytest.mark.parametrize("topic,title,text,must", HEADLINE_LEAD)
+def test_headline_takes_context_from_its_lead(tagger: Tagger, topic: str, title: str, text: str,
+                                               must: bool) -> None:
+    assert (topic in topics(tagger, title, text)) is must

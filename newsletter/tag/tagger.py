@@ -103,9 +103,9 @@ class Tagger:
         order = 0
         norm, head_end = _join(title, text)
         scan, groups = self._sentences(norm, head_end)
-        for is_head, sentence_hits, around in groups:
+        for is_head, sentence_hits, around, lead in groups:
             factor = st.headline_weight if is_head else 1.0
-            for ti, (score, hits) in self._score_sentence(sentence_hits, around).items():
+            for ti, (score, hits) in self._score_sentence(sentence_hits, around, lead).items():
                 score *= factor
                 total[ti] += score
                 if score > best[ti]:
@@ -131,12 +131,14 @@ class Tagger:
         return TagResult(topics=tuple(topics), evidence=MappingProxyType(ev))
 
     def _sentences(self, norm: str, head_end: int
-                   ) -> tuple[Scan, list[tuple[bool, list[_Match], frozenset[int]]]]:
+                   ) -> tuple[Scan, list[tuple[bool, list[_Match], frozenset[int], list[_Match]]]]:
         """One scan of headline and body; matches grouped by sentence, headline first.
 
         The headline is everything before ``head_end`` and counts as one sentence. Each
         sentence comes with the terms of the headline and of the sentence before it, the
-        context that ``wide`` cue lists may use."""
+        context that ``wide`` cue lists may use. The headline also comes with the lead
+        (first) sentence's matches: a headline is explained by its lead ("X fined" +
+        "the data watchdog said"), so its cues may take context and vetoes from there."""
         scan = self._matcher.scan(norm)
         if not scan.matches:
             return scan, []
@@ -151,7 +153,9 @@ class Tagger:
         terms = {k: frozenset(m[0] for m in ms) for k, ms in groups.items()}
         head = terms.get(1, frozenset()) if head_end else frozenset()
         empty: frozenset[int] = frozenset()
-        return scan, [(head_end > 0 and k == 1, groups[k], head | terms.get(k - 1, empty))
+        no_lead: list[_Match] = []
+        return scan, [(head_end > 0 and k == 1, groups[k], head | terms.get(k - 1, empty),
+                       groups.get(2, no_lead) if head_end > 0 and k == 1 else no_lead)
                       for k in sorted(groups)]
 
     def debug(self, title: str, text: str) -> list[str]:
@@ -159,30 +163,33 @@ class Tagger:
         trace = []
         norm, head_end = _join(title, text)
         scan, groups = self._sentences(norm, head_end)
-        for is_head, hits, around in groups:
+        for is_head, hits, around, lead in groups:
             first = scan.starts[min(m[1] for m in hits)]
             trace.append(("H: " if is_head else "S: ") + norm[first:first + 70])
-            for ti, (score, found) in self._score_sentence(hits, around).items():
+            for ti, (score, found) in self._score_sentence(hits, around, lead).items():
                 for trig, ctx in found:
                     trace.append(f"  {self.topic_ids[ti]} {score:.1f}: "
                                  f"{self._phrase(trig, ctx, scan, norm)}")
         return trace
 
-    def _score_sentence(self, matches: list[_Match], around: frozenset[int] = frozenset()
+    def _score_sentence(self, matches: list[_Match], around: frozenset[int] = frozenset(),
+                        lead: list[_Match] | None = None
                         ) -> dict[int, tuple[float, list[tuple[_Match, list[_Match]]]]]:
         """Topic index -> (score, [(trigger match, context matches)]) for one sentence;
-        ``around``: terms of the headline and the previous sentence (for ``wide`` lists)."""
-        shadow = [m for m in matches if m[2] > m[1] and m[0] in self._shadows]
-        if shadow:  # a single word inside "data protection authority" is not "data"
-            matches = [m for m in matches if m[1] != m[2] or m[0] in self._shadows
-                       or not any(s[1] <= m[1] <= s[2] for s in shadow)]
+        ``around``: terms of the headline and the previous sentence (for ``wide`` lists);
+        ``lead``: matches that may serve as context and vetoes but never as triggers."""
+        matches = self._unshadow(matches)
         by_term: dict[int, list[_Match]] = {}
         for m in matches:
+            by_term.setdefault(m[0], []).append(m)
+        triggers_here = set(by_term)
+        lead_set = frozenset(self._unshadow(lead)) if lead else frozenset()
+        for m in lead_set:
             by_term.setdefault(m[0], []).append(m)
         present = set(by_term)
         done: set[int] = set()
         out: dict[int, tuple[float, list[tuple[_Match, list[_Match]]]]] = {}
-        for t in by_term:
+        for t in triggers_here:
             for ci in self._by_trigger.get(t, ()):
                 if ci in done:
                     continue
@@ -193,14 +200,18 @@ class Tagger:
                 if cue.without_wide and not (cue.without_wide.isdisjoint(present)
                                              and cue.without_wide.isdisjoint(around)):
                     continue
-                trig = [m for tt in cue.triggers & present for m in by_term[tt]]
+                trig = [m for tt in cue.triggers & triggers_here for m in by_term[tt]
+                        if m not in lead_set]
                 if cue.excluded and not cue.excluded.isdisjoint(present):
                     ex = [m for tt in cue.excluded & present for m in by_term[tt]]
                     trig = [m for m in trig if not any(_overlap(m, e) for e in ex)]
+                # ``wide`` subjects come from this sentence, the headline or the one before,
+                # never from the lead: "law passed" + "parents of children" is no child law
                 if cue.wide and not all(
-                        not w.isdisjoint(present) or not w.isdisjoint(around) for w in cue.wide):
+                        not w.isdisjoint(triggers_here) or not w.isdisjoint(around)
+                        for w in cue.wide):
                     continue
-                hit = self._satisfied(cue, trig, by_term, present)
+                hit = self._satisfied(cue, trig, by_term, present, lead_set)
                 if hit is None:
                     continue
                 score, hits = out.get(cue.topic, (0.0, []))
@@ -208,10 +219,22 @@ class Tagger:
                 out[cue.topic] = (score + cue.weight, hits)
         return out
 
+    def _unshadow(self, matches: list[_Match]) -> list[_Match]:
+        """A single word inside "data protection authority" is not "data"."""
+        shadow = [m for m in matches if m[2] > m[1] and m[0] in self._shadows]
+        if not shadow:
+            return matches
+        return [m for m in matches if m[1] != m[2] or m[0] in self._shadows
+                or not any(s[1] <= m[1] <= s[2] for s in shadow)]
+
     @staticmethod
     def _satisfied(cue: _CCue, trig: list[_Match], by_term: Mapping[int, list[_Match]],
-                   present: set[int]) -> tuple[_Match, list[_Match]] | None:
-        """(trigger, context matches) if some trigger match has all its context, else None."""
+                   present: set[int], lead: frozenset[_Match] = frozenset()
+                   ) -> tuple[_Match, list[_Match]] | None:
+        """(trigger, context matches) if some trigger match has all its context, else None.
+
+        The lead's mention of a trigger word is no context for it: "cookies" in the
+        headline and "cookie" in the lead are still only about cookies."""
         needs = [present & need for need in cue.with_]
         if not all(needs):
             return None
@@ -220,7 +243,8 @@ class Tagger:
             ctx: list[_Match] = []
             for i, terms in enumerate(needs):  # ``near`` bounds the first context list
                 cands = [c for tt in terms for c in by_term[tt] if not _overlap(c, m)
-                         and (near < 0 or i or _distance(c, m) <= near)]
+                         and (near < 0 or i or _distance(c, m) <= near)
+                         and not (c in lead and (c[0] in cue.triggers or near >= 0 and not i))]
                 if not cands:
                     break
                 ctx.extend(cands)
