@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 from zoneinfo import ZoneInfo
 
+import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session, SMTP
 
@@ -258,3 +259,14 @@ def iter_parts(msg: EmailMessage) -> Iterator[EmailMessage]:
     for part in msg.walk():
         if not part.is_multipart():
             yield part  # type: ignore[misc]
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[Recorder, int]]:
+    """A real SMTP server on 127.0.0.1 recording what it receives: (recorder, port)."""
+    rec = Recorder()
+    c = start_server(rec)
+    try:
+        yield rec, c.port
+    finally:
+        c.stop()

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-from typing import Iterator
 
 import pytest
-from tests.smtp_helpers import (Recorder, CertFiles, email_config, iter_parts, make_certs, make_digest,
-                          password_auth, start_server, write_built_issue)
+from tests.smtp_helpers import (  # noqa: F401 (server is a fixture)
+    Recorder, CertFiles, email_config, iter_parts, make_certs, make_digest,
+                          password_auth, server, start_server, write_built_issue)
 
 from newsletter.config import Config, load_config
 from newsletter.deliver import RETRY_DELAYS, send_issue
@@ -22,16 +22,6 @@ TO = ["anna@example.org", "bernd@example.org"]
 @pytest.fixture(scope="module")
 def certs(tmp_path_factory: pytest.TempPathFactory) -> CertFiles:
     return make_certs(tmp_path_factory.mktemp("certs"))
-
-
-@pytest.fixture
-def server() -> Iterator[tuple[Recorder, int]]:
-    rec = Recorder()
-    c = start_server(rec)
-    try:
-        yield rec, c.port
-    finally:
-        c.stop()
 
 
 def setup(tmp_path: Path, port: int, *, n: int = 3, title: str = "Datenschutz-Warnungen für Köln",

@@ -8,26 +8,15 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
-from typing import Iterator
 
 import pytest
-from tests.smtp_helpers import Recorder, email_config, start_server
+from tests.smtp_helpers import Recorder, email_config, server  # noqa: F401 (fixture)
 
 from newsletter.config import load_config
 from newsletter.lock import run_lock
 
 REPO = Path(__file__).resolve().parents[1]
 NOW = "2026-11-23T07:00:00+01:00"
-
-
-@pytest.fixture
-def server() -> Iterator[tuple[Recorder, int]]:
-    rec = Recorder()
-    c = start_server(rec)
-    try:
-        yield rec, c.port
-    finally:
-        c.stop()
 
 
 def project(tmp_path: Path, port: int, to: list[str]) -> Path:
