@@ -8,9 +8,13 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 
-def write_atomic(path: Path, data: str | bytes) -> None:
+def write_atomic(path: Path, data: str | bytes, *, check: Callable[[Path], None] | None = None,
+                 keep_mode: bool = False) -> None:
+    """``check(temp_path)`` may raise to abandon the write (the old file stays);
+    ``keep_mode`` keeps the replaced file's permissions (a user's config)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     raw = data.encode("utf-8") if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -19,6 +23,13 @@ def write_atomic(path: Path, data: str | bytes) -> None:
             f.write(raw)
             f.flush()
             os.fsync(f.fileno())
+        if check is not None:
+            check(Path(tmp))
+        if keep_mode:
+            try:
+                os.chmod(tmp, path.stat().st_mode & 0o777)
+            except OSError:
+                pass
         os.replace(tmp, path)
     except BaseException:
         try:

@@ -14,14 +14,13 @@ The OPML is parsed with defusedxml: an OPML file comes from elsewhere too.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from .atomic import write_atomic
 from .exceptions import ConfigError, UsageError
 
 
@@ -184,30 +183,16 @@ def import_opml(config_path: Path, opml_data: bytes, *, origin: str = "OPML",
         return add, skipped
     path = Path(config_path)
     new_text = add_feeds_text(path.read_text(encoding="utf-8"), add)
-    # validate the whole edited config next to the original (relative paths resolve the
-    # same), then swap it in atomically
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(new_text)
-            f.flush()
-            os.fsync(f.fileno())
+    def check(tmp: Path) -> None:
+        # the whole edited config, validated next to the original (relative paths
+        # resolve the same) before it is swapped in
         try:
             load_config(tmp)
         except ConfigError as e:
             raise ConfigError(f"the import would make the config invalid ({e.detail}); "
                               "nothing was changed", path=str(path), field=e.field) from None
-        try:
-            os.chmod(tmp, path.stat().st_mode & 0o777)
-        except OSError:
-            pass
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+
+    write_atomic(path, new_text, check=check, keep_mode=True)
     return add, skipped
 
 
