@@ -24,6 +24,7 @@ from .ingest.fetch import Fetcher, FeedResult, FetchProgress
 from .ingest.seeds import read_seeds
 from .lock import run_lock
 from .render import render_digest, write_issue
+from .sanitize import plain_line
 from .select import Period, period_ending, select_items
 from .store import IssueRecord, Store
 from .types import Article, Digest, DigestCounts, FeedError, Item, Rendered, TaggedItem
@@ -231,7 +232,9 @@ def build(config: Config, *, now: datetime, out_dir: Path | None = None, offline
                     tag_cache.put_encoded(k, v)
                 known.update(r.annotations.get("features", {}))
                 if r.error is not None:
-                    fe = FeedError(feed=r.source.name, url=r.source.url, error=r.error)
+                    # one plain line: the text may quote what a hostile server sent
+                    fe = FeedError(feed=r.source.name, url=r.source.url,
+                                   error=plain_line(r.error, 300))
                     errors.append(fe)
                     if on_feed_error:
                         on_feed_error(fe)
