@@ -33,17 +33,56 @@ _STOPWORDS: dict[str, frozenset[str]] = {
 }
 
 
+_LANGS = tuple(_STOPWORDS)  # max() below keeps this order on ties, as it always has
+_DE = _LANGS.index("de")
+_EN = _LANGS.index("en")
+_UMLAUT = re.compile(r"[äöüß]")
+_Weights = tuple[tuple[int, float], ...]  # (index in _LANGS, points), only the non-zero ones
+# What one word adds to each language's score, worked out once per distinct word: a
+# feed's entries repeat their vocabulary, so most words are a dict lookup. Bounded:
+# cleared when full (a long-lived process sees an open-ended vocabulary).
+_WEIGHTS: dict[str, _Weights] = {}
+_WEIGHTS_MAX = 50_000
+
+
+def _weights(word: str) -> _Weights:
+    w = [1.0 if word in _STOPWORDS[lang] else 0.0 for lang in _LANGS]
+    # Umlauts and ß are strong German evidence even in short headlines; word shapes
+    # ("-ung", "sch", "-tion", "-ing") decide when there are no function words.
+    if _UMLAUT.search(word):
+        w[_DE] += 1
+    if _DE_SHAPE.search(word):
+        w[_DE] += 0.5
+    if _EN_SHAPE.search(word):
+        w[_EN] += 0.5
+    out = tuple((i, v) for i, v in enumerate(w) if v)
+    if len(_WEIGHTS) >= _WEIGHTS_MAX:
+        _WEIGHTS.clear()
+    _WEIGHTS[word] = out
+    return out
+
+
 def detect_language(text: str, default: str = "en") -> str:
-    """The ISO 639-1 code of the language ``text`` is most likely written in."""
+    """The ISO 639-1 code of the language ``text`` is most likely written in.
+
+    Scores: per language, its function words; for German also words with an umlaut or
+    ß (1 each) and German-shaped words (0.5); for English English-shaped words (0.5).
+    What a word adds is worked out once (``_WEIGHTS``); every term is a multiple of 0.5,
+    so the sums are exact whatever the order (``tests/test_lang.py`` checks it against the
+    word-by-word definition).
+    """
     words = _WORDS.findall(text[:5000].lower())
     if not words:
         return default
-    scores: dict[str, float] = {lang: sum(1 for w in words if w in stop) for lang, stop in _STOPWORDS.items()}
-    # Umlauts and ß are strong German evidence even in short headlines; word shapes
-    # ("-ung", "sch", "-tion", "-ing") decide when there are no function words.
-    scores["de"] += sum(1 for w in words if any(c in w for c in "äöüß"))
-    scores["de"] += 0.5 * sum(1 for w in words if _DE_SHAPE.search(w))
-    scores["en"] += 0.5 * sum(1 for w in words if _EN_SHAPE.search(w))
+    sums = [0.0] * len(_LANGS)
+    cache = _WEIGHTS
+    for word in words:
+        w = cache.get(word)
+        if w is None:
+            w = _weights(word)
+        for i, v in w:
+            sums[i] += v
+    scores = dict(zip(_LANGS, sums))
     best = max(scores, key=lambda k: scores[k])
     if scores[best] == 0:
         return default
