@@ -363,6 +363,48 @@ def test_parsing_in_processes_gives_the_same_articles(server: FeedServer) -> Non
     assert procs[-1].error is not None and "not a feed" in procs[-1].error
 
 
+def _pool_starts(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Records each parser pool start: whether fetch threads were running then."""
+    starts: list[bool] = []
+    real = fetch_mod._parse_pool
+
+    def spy(workers: int, *, threads_running: bool) -> Any:
+        starts.append(threads_running)
+        return real(workers, threads_running=threads_running)
+
+    monkeypatch.setattr(fetch_mod, "_parse_pool", spy)
+    return starts
+
+
+def test_parser_processes_start_only_for_a_body_to_parse(server: FeedServer,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    def conditional(h: BaseHTTPRequestHandler, i: int) -> None:
+        if h.headers.get("If-None-Match") == '"v1"':
+            send(h, 304, headers={"ETag": '"v1"'})
+        else:
+            send(h, 200, simple_feed(3, f"C{i}"), headers={"ETag": '"v1"'})
+
+    for i in range(4):
+        server.routes[f"/c{i}"] = lambda h, i=i: conditional(h, i)
+    sources = [src(server, f"/c{i}") for i in range(4)]
+    starts = _pool_starts(monkeypatch)
+    # no validators yet: bodies are certain, the pool is forked before the fetch threads
+    cold = run_all(fast(parse_workers=2), sources)
+    assert starts == [False] and all(len(r.articles) == 3 for r in cold)
+    # every feed has validators and answers 304: no parser process at all
+    known = {r.source.url: FeedState(etag=r.etag) for r in cold}
+    warm = run_all(fast(parse_workers=2), sources, known)
+    assert starts == [False] and all(r.not_modified and r.error is None for r in warm)
+    # validators, yet the server sends bodies: the pool starts when the first arrives,
+    # from a fetch thread (a forkserver pool), and parses exactly as inline parsing does
+    stale = {u: FeedState(etag='"old"') for u in known}
+    procs = run_all(fast(parse_workers=2), sources, stale)
+    inline = run_all(fast(parse_workers=0), sources, stale)
+    assert starts == [False, True]
+    assert [r.articles for r in procs] == [r.articles for r in inline]
+    assert all(r.error is None and len(r.articles) == 3 for r in procs)
+
+
 def test_connection_refused_is_one_feed_error(server: FeedServer) -> None:
     import socket
 

@@ -10,7 +10,8 @@ values and records them in the store. What the fetcher does, and why:
 - **Parsing off the fetch path**: a fetched body goes to a pool of parser
   *processes* (one per core, default 2) and the thread goes on fetching. feedparser
   is pure Python, so threads would serialise on the GIL; see
-  ``benchmarks/bench_fetch.py`` for the measurement.
+  ``benchmarks/bench_fetch.py`` for the measurement. The pool starts with the first
+  body to parse: a run where every feed answers 304 starts no process at all.
 - **Conditional requests** (RFC 9110 13.1): the stored ETag and Last-Modified go
   back as ``If-None-Match``/``If-Modified-Since``; a 304 is parsed not at all.
   ``Cache-Control: max-age``, ``Retry-After`` and 429 set a time before which the
@@ -25,7 +26,7 @@ values and records them in the store. What the fetcher does, and why:
   keeps it and later runs fetch the new address directly.
 
 Heavy imports (httpx, the process pool) happen inside ``fetch_all`` so that
-``newsletter --help`` stays fast.
+``newsletter --help`` stays fast; the pool itself only when a body needs parsing.
 """
 
 from __future__ import annotations
@@ -281,34 +282,97 @@ def _warm_up(annotate: Annotator | None = None) -> None:
         annotate.warm_up()
 
 
-def _parse_pool(workers: int) -> Any:
-    """A process pool for parsing, its workers started before any fetch thread exists.
+# Imported once by the fork server, so each parser process starts with them (see _parse_pool).
+_PRELOAD = ["feedparser", "newsletter.ingest.feeds", "newsletter.cache", "newsletter.tag",
+            "newsletter.watchlist", "newsletter.cluster"]
 
-    On Linux the workers are forked (cheap, and they inherit the imported parser
-    modules); ``fetch_all`` makes the first submission from the calling thread
-    before it starts its own threads, and Python 3.11 forks every worker of a
-    ``fork`` pool at that first submission. Elsewhere (macOS, Windows) forking a
-    threaded process is unsafe, so workers are spawned.
+
+def _parse_pool(workers: int, *, threads_running: bool) -> Any:
+    """A process pool for parsing.
+
+    On Linux, before any fetch thread exists, the workers are forked (cheap: they
+    inherit the imported modules; ``fetch_all`` submits from the calling thread before
+    it starts its own threads, and Python 3.11 forks every worker of a ``fork`` pool at
+    that first submission). Once fetch threads run, forking would copy a threaded
+    process (a lock held by another thread stays held in the child), so the workers
+    come from a ``forkserver``: a fresh interpreter started with fork+exec (safe from
+    any thread) that imports the parser stack once (``_PRELOAD``) and forks each
+    worker from itself; the workers end with this process (``_die_with_parent``), and
+    the server when they and this process have. Elsewhere (macOS, Windows) workers are spawned.
     """
     import multiprocessing
+    import os
     import sys
     from concurrent.futures import ProcessPoolExecutor
 
-    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    ctx: Any
+    if not sys.platform.startswith("linux"):
+        ctx = multiprocessing.get_context("spawn")
+    elif not threads_running:
+        ctx = multiprocessing.get_context("fork")
+    else:
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(_PRELOAD)  # takes effect when the server starts
     return ProcessPoolExecutor(max_workers=workers, initializer=_die_with_parent,
-                               mp_context=multiprocessing.get_context(method))
+                               initargs=(os.getpid(),), mp_context=ctx)
 
 
-def _die_with_parent() -> None:
+class _LazyPool:
+    """The parser pool, warmed as it starts (each worker readies the parser and annotator).
+
+    Started before the fetch threads (``start``) when some feed will need parsing (no
+    validators to send: new or never fetched); else (every feed may answer 304, as on a
+    warm run) only when a fetch thread gets the first body to parse, so a run that gets
+    only 304s starts no process at all.
+    """
+
+    def __init__(self, workers: int, annotate: Annotator | None) -> None:
+        self.workers = workers
+        self.annotate = annotate
+        self.pool: Any = None
+        self.failed = False  # no processes here (sandbox, limits): parse in the threads
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        """Before the fetch threads exist: a forked pool."""
+        self.get(threads_running=False)
+
+    def get(self, *, threads_running: bool = True) -> Any:
+        """The pool, started on first use; None when processes cannot be had."""
+        with self._lock:
+            if self.pool is None and not self.failed:
+                try:
+                    self.pool = _parse_pool(self.workers, threads_running=threads_running)
+                    for _ in range(self.workers):
+                        self.pool.submit(_warm_up, self.annotate)
+                except Exception as e:
+                    log.warning("no parser processes (%s); parsing in the fetch threads", e)
+                    self.failed = True
+                    if self.pool is not None:
+                        self.pool.shutdown(wait=False, cancel_futures=True)
+                    self.pool = None
+            return self.pool
+
+
+def _die_with_parent(build: int | None = None) -> None:
     """A parser process ends when the build that started it dies (kill -9 included),
     instead of lingering until its queue notices (issue 8). Linux only: elsewhere the
-    pool's own shutdown is all there is."""
+    pool's own shutdown is all there is.
+
+    A forked worker's parent is the build: PR_SET_PDEATHSIG. A forkserver's worker's
+    parent is the fork server, which itself waits for its clients (workers included) to
+    end: the worker watches the build's pidfd from a thread instead and exits with it.
+    """
     import sys
 
     if not sys.platform.startswith("linux"):
         return
-    import ctypes
     import os
+
+    if build is not None and os.getppid() != build:
+        _exit_with(build)
+        return
+    import ctypes
     import signal
 
     try:
@@ -319,6 +383,25 @@ def _die_with_parent() -> None:
         return
     if os.getppid() == 1:  # the parent died before prctl took effect
         os._exit(1)
+
+
+def _exit_with(pid: int) -> None:
+    """End this process as soon as process ``pid`` ends (a pidfd turns readable then)."""
+    import os
+    import select
+
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:  # gone already
+        os._exit(1)
+    except (OSError, AttributeError):  # a kernel before 5.3: the queue's EOF ends us later
+        return
+
+    def watch() -> None:
+        select.select([fd], [], [])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="die-with-build", daemon=True).start()
 
 
 # --- the fetcher ----------------------------------------------------------------------
@@ -412,16 +495,9 @@ class HttpFetcher:
             jobs.append(_Job(i, src, st, st.moved_to or src.url))
 
         lim = self.limits
-        # the parser processes first, while this is the only thread we started (see _parse_pool)
-        pool: Any = None
-        if jobs and lim.parse_workers > 0:
-            try:
-                pool = _parse_pool(lim.parse_workers)
-                for _ in range(lim.parse_workers):
-                    pool.submit(_warm_up, self.annotate)
-            except Exception as e:  # no processes here (sandbox, limits): parse in threads
-                log.warning("no parser processes (%s); parsing in the fetch threads", e)
-                pool = None
+        lazy = _LazyPool(lim.parse_workers, self.annotate) if lim.parse_workers > 0 else None
+        if lazy is not None and any(not conditional_headers(j.state) for j in jobs):
+            lazy.start()  # a feed without validators gets a body: fork now (see _parse_pool)
         if self.progress:
             self.progress.start(len(sources))
             for r0 in results:
@@ -469,6 +545,7 @@ class HttpFetcher:
                     finish(job, r, started)
                     continue
                 base = dl.final_url or job.url
+                pool = lazy.get() if lazy is not None else None
                 if pool is None:
                     parsed = _parse_job(dl.body, job.source, base, dl.headers, self.annotate)
                     finish(job, self._parsed(r, parsed), started)
@@ -494,13 +571,13 @@ class HttpFetcher:
             for t in threads:
                 t.join()
             client.close()
-            if pool is not None:
+            if pending:
                 from concurrent.futures import wait
 
                 wait(list(pending))
         finally:
-            if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
+            if lazy is not None and lazy.pool is not None:
+                lazy.pool.shutdown(wait=True, cancel_futures=True)
             if self.progress:
                 self.progress.close()
         return [r if r is not None else FeedResult(src, error="internal error: not fetched")
