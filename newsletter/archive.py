@@ -14,6 +14,7 @@ the issue id only, so rebuilding an issue never makes a feed reader show it twic
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -190,8 +191,10 @@ def _iso(dt: datetime) -> str:
 
 
 def render_feed(issues: Sequence[IssueSummary], *, title: str, tz: tzinfo,
-                html_of: Callable[[str], str | None]) -> str:
-    """An Atom 1.0 feed of the issues, newest first; ``html_of(issue)`` gives the issue's page."""
+                html_of: Callable[[str], str | None],
+                body_of: Callable[[str], str] = body_html) -> str:
+    """An Atom 1.0 feed of the issues, newest first; ``html_of(issue)`` gives the issue's page,
+    ``body_of(page)`` the entry's content (``body_html``, or a cache of it)."""
     ET.register_namespace("", ATOM_NS)
 
     def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
@@ -221,16 +224,91 @@ def render_feed(issues: Sequence[IssueSummary], *, title: str, tz: tzinfo,
         sub(entry, "summary", f"{period}. {s.summary}")
         html = html_of(s.issue)
         if html:
-            sub(entry, "content", body_html(html), type="html")
+            sub(entry, "content", body_of(html), type="html")
     ET.indent(feed)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="unicode") + "\n"
+
+
+# --- the entry bodies, cached ---------------------------------------------------------
+
+# What ``body_html`` gives depends on these modules and css-inline: a cache made by other code
+# is not used (the feed must come out byte for byte as without the cache).
+_BODY_CODE = ("archive.py", "preview.py", "email_message.py")
+BODY_CACHE_KEEP = 16  # bodies kept besides this build's: other output folders (``--out``)
+
+
+def _body_code_digest() -> str:
+    from importlib import metadata, resources
+
+    h = hashlib.sha256()
+    try:
+        h.update(metadata.version("css-inline").encode())
+    except metadata.PackageNotFoundError:
+        pass
+    root = resources.files(__package__ or "newsletter")
+    for name in _BODY_CODE:
+        h.update(name.encode())
+        h.update(root.joinpath(name).read_bytes())
+    return h.hexdigest()
+
+
+class BodyCache:
+    """``body_html`` per page, keyed by a hash of the page, kept in one JSON file.
+
+    Inlining an issue's CSS costs ~0.1-0.3 s and every build puts every issue in the
+    feed: without this, a build's archive cost grows with the number of issues. Only a
+    new or changed page is inlined. A missing, unreadable or stale file is an empty cache.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._code = _body_code_digest()
+        self._old: dict[str, str] = {}
+        self._used: dict[str, str] = {}
+        self._new = False
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            raw = None
+        if isinstance(raw, dict) and raw.get("code") == self._code:
+            bodies = raw.get("bodies")
+            if isinstance(bodies, dict):
+                self._old = {k: v for k, v in bodies.items()
+                             if isinstance(k, str) and isinstance(v, str)}
+
+    def __call__(self, document: str) -> str:
+        key = hashlib.sha256(document.encode("utf-8", "surrogatepass")).hexdigest()
+        body = self._used.get(key)
+        if body is None:
+            body = self._old.get(key)
+            if body is None:
+                body = body_html(document)
+                self._new = True
+            self._used[key] = body
+        return body
+
+    def save(self) -> None:
+        """Write the file (atomically) if this build inlined a page or dropped one."""
+        from .atomic import remove_stale_temps, write_atomic
+
+        others = [(k, v) for k, v in self._old.items() if k not in self._used]
+        kept = others[-BODY_CACHE_KEEP:]
+        if not self._new and len(kept) == len(others):
+            return
+        bodies = dict(kept)
+        bodies.update(self._used)  # this build's last: the first kept next time
+        remove_stale_temps(self.path)
+        write_atomic(self.path, json.dumps({"code": self._code, "bodies": bodies},
+                                           ensure_ascii=False))
 
 
 # --- the writer the pipeline calls ------------------------------------------------------
 
 def write_archive(out_dir: Path, *, title: str, tz: tzinfo,
-                  templates_dir: Path | None = None) -> tuple[Path, Path]:
-    """Rewrite ``index.html`` and ``feed.xml`` from the folder's issues, each atomically."""
+                  templates_dir: Path | None = None,
+                  body_cache: Path | None = None) -> tuple[Path, Path]:
+    """Rewrite ``index.html`` and ``feed.xml`` from the folder's issues, each atomically;
+    ``body_cache``: the ``BodyCache`` file, so only new or changed issues are inlined."""
     from .atomic import remove_stale_temps, write_atomic
 
     issues = scan_issues(out_dir)
@@ -242,9 +320,16 @@ def write_archive(out_dir: Path, *, title: str, tz: tzinfo,
             return None
 
     index = render_index(archive_view(issues, title=title, tz=tz), templates_dir)
-    feed = render_feed(issues, title=title, tz=tz, html_of=html_of)
+    cache = BodyCache(body_cache) if body_cache is not None else None
+    feed = render_feed(issues, title=title, tz=tz, html_of=html_of,
+                       body_of=cache if cache is not None else body_html)
     index_path, feed_path = out_dir / INDEX_NAME, out_dir / FEED_NAME
     for path, doc in ((index_path, index), (feed_path, feed)):
         remove_stale_temps(path)  # a build killed mid-write; the caller holds the run lock
         write_atomic(path, doc)
+    if cache is not None:
+        try:
+            cache.save()
+        except OSError as e:  # only a cache: the archive is written
+            log.warning("archive: feed body cache not saved: %s", e)
     return index_path, feed_path

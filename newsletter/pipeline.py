@@ -283,7 +283,10 @@ def build(config: Config, *, now: datetime, out_dir: Path | None = None, offline
         # if it fails, the issue is not marked built and the next build redoes both.
         from .archive import write_archive
 
-        write_archive(out, title=settings.title, tz=config.tz, templates_dir=config.templates_dir)
+        # the feed's inlined issue bodies are cached beside the state, for every --out folder
+        write_archive(out, title=settings.title, tz=config.tz, templates_dir=config.templates_dir,
+                      body_cache=config.state_path.with_name(
+                          config.state_path.name + ".feed-bodies.json"))
         store.record_issue(
             IssueRecord(issue=period.issue, title=settings.title, period_start=period.start,
                         period_end=period.end, built_at=now, files=rendered.paths,

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import feedparser
+import pytest
 
 from newsletter.archive import FEED_NAME, INDEX_NAME, scan_issues, write_archive
 
@@ -131,3 +132,67 @@ def test_three_builds_of_three_weeks_make_the_archive(project: Path) -> None:
 
 def test_scan_of_missing_folder_is_empty(tmp_path: Path) -> None:
     assert scan_issues(tmp_path / "nope") == []
+
+
+def test_body_cache_inlines_only_new_or_changed_issues_same_bytes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The feed's inlined bodies come from the cache when an issue's page is unchanged:
+    the feed is byte for byte the one written without the cache."""
+    from newsletter import archive
+
+    out = tmp_path / "digests"
+    write_sample_issues(out, weeks=3)
+    plain = (out / FEED_NAME).read_bytes()
+    cache = tmp_path / "state.sqlite3.feed-bodies.json"
+    inlined: list[str] = []
+    real = archive.body_html
+
+    def counting(document: str) -> str:
+        inlined.append(document)
+        return real(document)
+
+    monkeypatch.setattr(archive, "body_html", counting)
+    write_archive(out, title="Privacy Alerts", tz=TZ, body_cache=cache)
+    assert (out / FEED_NAME).read_bytes() == plain and len(inlined) == 3 and cache.is_file()
+
+    inlined.clear()
+    write_archive(out, title="Privacy Alerts", tz=TZ, body_cache=cache)
+    assert (out / FEED_NAME).read_bytes() == plain and inlined == []
+    # the cache serves any folder: a copy of the issues elsewhere inlines nothing either
+    copy = tmp_path / "elsewhere"
+    copy.mkdir()
+    for p in out.glob("2026-W4*.*"):
+        (copy / p.name).write_bytes(p.read_bytes())
+    write_archive(copy, title="Privacy Alerts", tz=TZ, body_cache=cache)
+    assert (copy / FEED_NAME).read_bytes() == plain and inlined == []
+
+    # one issue rebuilt with other content: only that one is inlined again
+    page = out / "2026-W47.html"
+    page.write_text(page.read_text(encoding="utf-8").replace(
+        "</h1>", " (corrected)</h1>", 1), encoding="utf-8")
+    write_archive(out, title="Privacy Alerts", tz=TZ, body_cache=cache)
+    assert len(inlined) == 1 and "(corrected)" in inlined[0]
+    with_cache = (out / FEED_NAME).read_bytes()
+    write_archive(out, title="Privacy Alerts", tz=TZ)  # no cache: the same feed
+    assert (out / FEED_NAME).read_bytes() == with_cache and b"(corrected)" in with_cache
+
+
+def test_body_cache_made_by_other_code_or_broken_is_ignored(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from newsletter import archive
+
+    out = tmp_path / "digests"
+    write_sample_issues(out, weeks=1)
+    plain = (out / FEED_NAME).read_bytes()
+    cache = tmp_path / "bodies.json"
+    write_archive(out, title="Privacy Alerts", tz=TZ, body_cache=cache)
+    data = json.loads(cache.read_text(encoding="utf-8"))
+    data["bodies"] = {k: "<p>stale</p>" for k in data["bodies"]}
+    data["code"] = "older code"
+    cache.write_text(json.dumps(data), encoding="utf-8")
+    write_archive(out, title="Privacy Alerts", tz=TZ, body_cache=cache)
+    assert (out / FEED_NAME).read_bytes() == plain
+    cache.write_text("{not json", encoding="utf-8")
+    write_archive(out, title="Privacy Alerts", tz=TZ, body_cache=cache)
+    assert (out / FEED_NAME).read_bytes() == plain
+    assert json.loads(cache.read_text(encoding="utf-8"))["code"] == archive._body_code_digest()
