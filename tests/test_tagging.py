@@ -524,3 +524,20 @@ HEADLINE_LEAD = [
 def test_headline_takes_context_from_its_lead(tagger: Tagger, topic: str, title: str, text: str,
                                                must: bool) -> None:
     assert (topic in topics(tagger, title, text)) is must
+
+
+def test_tagger_compiles_its_matcher_only_when_it_tags() -> None:
+    """A build whose items all come from the tag cache needs ids, labels and weights only;
+    the cues and matcher are compiled on the first ``tag``, with the same answers."""
+    from newsletter.tag import Tagger
+    from newsletter.tag.taxonomy import load_builtin
+
+    lazy = Tagger(load_builtin())
+    assert lazy.topic_ids and set(lazy.labels) == set(lazy.weights) == set(lazy.topic_ids)
+    assert "_compiled" not in vars(lazy) and "_matcher" not in vars(lazy)
+    eager = Tagger(load_builtin())
+    assert eager._matcher is not None and "_compiled" in vars(eager)
+    title = "Regulator fines video app over children's data transfers to China"
+    text = "The data protection authority said the company had failed to protect minors."
+    assert lazy.tag(title, text) == eager.tag(title, text)
+    assert "_compiled" in vars(lazy)

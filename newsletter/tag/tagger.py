@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
@@ -43,7 +44,11 @@ class _CCue:
 
 
 class Tagger:
-    """Tags a title and text with topic ids; compile once with ``Tagger.load``."""
+    """Tags a title and text with topic ids; compile once with ``Tagger.load``.
+
+    The cues and the term matcher are compiled on the first ``tag``: a build whose
+    items are all in the tag cache needs only the topic ids, labels and weights.
+    """
 
     def __init__(self, taxonomy: Taxonomy) -> None:
         self.taxonomy = taxonomy
@@ -55,23 +60,47 @@ class Tagger:
         self._thresholds = tuple(
             t.threshold if t.threshold is not None else self.settings.sentence_threshold
             for t in topics)
+
+    @cached_property
+    def _compiled(self) -> tuple[list[_CCue], frozenset[int], TermMatcher, dict[int, list[int]]]:
+        """Cues, shadow terms, matcher and trigger index, compiled from the taxonomy."""
+        taxonomy = self.taxonomy
+        topics = taxonomy.topics
         terms: dict[str, int] = {}
 
         def ids(patterns: tuple[str, ...]) -> frozenset[int]:
             return frozenset(terms.setdefault(p, len(terms)) for p in patterns)
 
-        self._cues: list[_CCue] = []
+        cues: list[_CCue] = []
         for ti, topic in enumerate(topics):
             excluded = ids(topic.exclude)
             for cue in topic.cues:
-                self._cues.append(self._compile(cue, ti, ids, excluded))
-        self._shadows = ids(taxonomy.shadows)
-        self._matcher = TermMatcher(list(terms), taxonomy.stoplist)
+                cues.append(self._compile(cue, ti, ids, excluded))
+        shadows = ids(taxonomy.shadows)
+        matcher = TermMatcher(list(terms), taxonomy.stoplist)
         # term index -> cues it triggers, so a sentence only evaluates cues it can satisfy
-        self._by_trigger: dict[int, list[int]] = {}
-        for ci, cc in enumerate(self._cues):
+        by_trigger: dict[int, list[int]] = {}
+        for ci, cc in enumerate(cues):
             for t in cc.triggers:
-                self._by_trigger.setdefault(t, []).append(ci)
+                by_trigger.setdefault(t, []).append(ci)
+        return cues, shadows, matcher, by_trigger
+
+    # each a plain instance attribute after its first use (cached_property)
+    @cached_property
+    def _cues(self) -> list[_CCue]:
+        return self._compiled[0]
+
+    @cached_property
+    def _shadows(self) -> frozenset[int]:
+        return self._compiled[1]
+
+    @cached_property
+    def _matcher(self) -> TermMatcher:
+        return self._compiled[2]
+
+    @cached_property
+    def _by_trigger(self) -> dict[int, list[int]]:
+        return self._compiled[3]
 
     @staticmethod
     def _compile(cue: Cue, ti: int, ids: Callable[..., Any], excluded: frozenset[int]) -> _CCue:
