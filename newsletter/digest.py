@@ -15,6 +15,7 @@ from .types import Digest, DigestCounts, FeedError, Section, Story, TaggedItem
 
 if TYPE_CHECKING:
     from .cluster import Features, GroupCache
+    from .rank import RankWeights
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ def assemble(
     topic_order: Sequence[str],
     topic_labels: Mapping[str, str],
     topic_weights: Mapping[str, float],
-    rank_weights: object,
+    rank_weights: RankWeights,
     now: datetime,
     feed_errors: Sequence[FeedError] = (),
     counts: DigestCounts = DigestCounts(),
@@ -58,7 +59,7 @@ def assemble(
                             topic_order=topic_order, cache=group_cache, known=known_features)
     # rank never reads the summary and the overflow lists only headlines: summarise the
     # stories shown, not every story of a busy week
-    ranked = rank_stories(stories, weights=rank_weights,  # type: ignore[arg-type]
+    ranked = rank_stories(stories, weights=rank_weights,
                           topic_weights=topic_weights, now=now)
     shown = [dataclasses.replace(s, summary=summarize(s.lead.article.text,
                                                      lang=s.lead.article.language,

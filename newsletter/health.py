@@ -192,7 +192,7 @@ def check_feeds(config: "Config", *, now: datetime, fetcher: "Fetcher",
     from .pipeline import fetch_feeds
 
     with run_lock(config.state_path, wait=lock_wait), Store(config.state_path) as store:
-        results = fetch_feeds(config, store, now, fetcher, record=False)
+        results = fetch_feeds(config, store, now, fetcher)
         upserted = store.upsert_articles([a for r in results for a in r.articles], now)
         record_results(store, results, now)  # after the items: see pipeline.fetch_feeds
         new_keys = set(upserted.new_keys)

@@ -73,23 +73,20 @@ def load_intro(config: Config) -> str | None:
                           path=str(config.path), field="newsletter.intro") from None
 
 
-def fetch_feeds(config: Config, store: Store, now: datetime, fetcher: Fetcher,
-                record: bool = True) -> list[FeedResult]:
-    """Fetch every configured feed (and record each one's health); never raises for one feed.
+def fetch_feeds(config: Config, store: Store, now: datetime, fetcher: Fetcher
+                ) -> list[FeedResult]:
+    """Fetch every configured feed; never raises for one feed.
 
     The stored validators (ETag, Last-Modified), permanent redirects and due times
-    go into the requests; feeds not due yet come back ``skipped`` and are not recorded.
-    ``record=False``: the caller records with ``health.record_results`` only after it
-    stored the items; new validators stored first would make a crash in between lose
-    the items for good (the next run gets a 304).
+    go into the requests; feeds not due yet come back ``skipped``. Health is not
+    recorded here: the caller records it with ``health.record_results`` only after it
+    stored the items, since new validators stored first would make a crash in between
+    lose the items for good (the next run gets a 304).
     """
-    from .health import feed_states, record_results
+    from .health import feed_states
 
     sources = feed_sources(config)
-    results = fetcher.fetch_all(sources, feed_states(store, sources), now=now)
-    if record:
-        record_results(store, results, now)
-    return results
+    return fetcher.fetch_all(sources, feed_states(store, sources), now=now)
 
 
 def tag_items(items: Sequence[Item], config: Config,

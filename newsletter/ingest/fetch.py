@@ -763,5 +763,3 @@ class _TooLarge(_BodyError):
 class _BadBody(_BodyError):
     pass
 
-
-SimpleFetcher = HttpFetcher  # the name pipeline.py and older code used
