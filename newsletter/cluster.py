@@ -13,7 +13,7 @@ Steps:
 2. Blocking: an inverted index over rare keys (names, numbers, entities, title stems) and a
    time window, so only items that share something and are close in time are compared;
    no all-pairs comparison of full texts (2,000 items must merge in under 2 s).
-3. ``_pair_score``: evidence from shared keys, weighted down when a key is common in the
+3. ``_Scorer``: evidence from shared keys, weighted down when a key is common in the
    batch, plus word-stem similarity for reports in one language. Topic overlap alone (the
    lexicon's ``common_names`` such as TikTok, the EU, the US, plus privacy vocabulary) is
    capped below every threshold: a merge needs something specific to one event (an amount,
@@ -62,6 +62,8 @@ class MergeParams:
     topic_cap: float = 3.0  # most evidence from topic overlap alone (places, common names, terms)
     specific_similarity: float = 0.3  # text similarity that is itself specific to one event
     explainer_discount: float = 1.5  # less evidence needed when one headline is an explainer
+    headline_word: float = 1.5  # evidence per headline word an explainer shares with a report...
+    rare_headline_df: int = 4  # ...if at most this many reports of those days use it
 
 
 # ---------------------------------------------------------------------------
@@ -111,6 +113,10 @@ class Lexicon:
     # week (TikTok, Meta, Google): sharing one is topic overlap, not a sign of one event
     common: frozenset[str] = frozenset()
     explainers: tuple[str, ...] = ()  # headline phrases of follow-up explainers, " what it means "
+    # term ids that say who or what a story is about (politicians, patients), not privacy
+    # vocabulary: in two headlines, one counts as a shared headline word
+    subjects: frozenset[str] = frozenset()
+    explainer_stems: frozenset[str] = frozenset()  # word stems of the explainer phrases
 
     def is_common(self, name: str) -> bool:
         """A much-reported name or entity ("tiktoks" too): topic, not event evidence."""
@@ -185,6 +191,8 @@ def _lexicon_from_mapping(data: Mapping[str, Any]) -> Lexicon:
         magnitudes=mags,
         common=frozenset(common),
         explainers=tuple(sorted(f" {' '.join(e)} " for e in explainers if e)),
+        subjects=frozenset(f"t:{t}" for t in data.get("headline_subjects") or ()),
+        explainer_stems=frozenset(_stem(t) for e in explainers for t in e),
     )
 
 
@@ -278,6 +286,7 @@ class Features:
     title_names: frozenset[str]  # names and entities in the headline
     grams: frozenset[str]  # character 5-grams of the content words (same-language similarity)
     title_caps: frozenset[str] = frozenset()  # capitalised headline words (names or German nouns)
+    title_words: frozenset[str] = frozenset()  # headline word stems and subject terms, not names
     topics: frozenset[str] = frozenset()  # the tagger's topics, when known
     explainer: bool = False  # the headline promises background ("what it means"), not news
 
@@ -313,6 +322,7 @@ def features(
     title_stems: set[str] = set()
     title_names: set[str] = set()
     title_caps: set[str] = set()
+    title_terms: set[str] = set()
     grams: set[str] = set()
     for part, is_title in ((title, True), (text, False)):
         part = _unabbreviate(part)
@@ -330,6 +340,7 @@ def features(
                     concepts.update(cids)
                     if is_title:
                         title_names.update(c for c in cids if c.startswith("e:"))
+                        title_terms.update(c for c in cids if c in lex.subjects)
                     covered.update(range(i, i + n))
                     i += n - 1
                     break
@@ -342,6 +353,10 @@ def features(
                 concepts.update(cids)
                 if is_title:
                     title_names.update(c for c in cids if c.startswith("e:"))
+                    if any(c in lex.subjects for c in cids):
+                        # and its stem, for the forms the lexicon lacks ("Journalist")
+                        title_terms.update(c for c in cids if c in lex.subjects)
+                        title_terms.add(_stem(norm))
                 continue
             if norm in lex.stopwords or len(norm) < 2:
                 continue
@@ -382,6 +397,10 @@ def features(
         title_names=frozenset(title_names),
         grams=frozenset(grams),
         title_caps=frozenset(title_caps),
+        # names have their own evidence; a name's stem is not a second, headline one
+        # and an explainer's own words ("what we know") say nothing about the event
+        title_words=frozenset(title_stems - {_stem(n) for n in names} - lex.explainer_stems)
+        | frozenset(title_terms),
         topics=frozenset(topics),
         explainer=explainer,
     )
@@ -400,122 +419,34 @@ def _damp(df: int) -> float:
 
 
 class _Scorer:
-    """Pair evidence; ``local_df[i]`` counts, per key of report i, the reports near it in time."""
+    """Pair evidence within one batch of reports.
+
+    ``local_df[i]`` counts, per key of report i, the reports near it in time; a key shared
+    by many of them says less. What depends on one report (key weights, gram norms,
+    headline names) is computed once, so a pair costs only set intersections.
+    """
 
     def __init__(
         self,
+        feats: Sequence[Features],
         lex: Lexicon,
         local_df: Sequence[Mapping[str, int]],
-        gram_df: Mapping[str, int] | None = None,
-        params: MergeParams | None = None,
+        gram_df: Mapping[str, int],
+        params: MergeParams,
     ) -> None:
-        self.lex = lex
-        self.params = params or MergeParams()
-        self.local_df = local_df
-        self.gram_df = gram_df or {}
-        self._gram_norm: dict[int, float] = {}
-        self.known_names: frozenset[str] = frozenset()  # names seen anywhere in the batch
-
-    def _gram_weight(self, g: str) -> float:
-        return _damp(self.gram_df.get(g, 1))
-
-    def text_similarity(self, a: Features, b: Features) -> float:
-        """Cosine of the character 5-gram sets, common grams damped (length-aware by design)."""
-        if not a.grams or not b.grams:
-            return 0.0
-        shared = sum(self._gram_weight(g) for g in a.grams & b.grams)
-        na = self._gram_norm.get(id(a))
-        if na is None:
-            na = self._gram_norm[id(a)] = sum(self._gram_weight(g) for g in a.grams)
-        nb = self._gram_norm.get(id(b))
-        if nb is None:
-            nb = self._gram_norm[id(b)] = sum(self._gram_weight(g) for g in b.grams)
-        return shared / math.sqrt(na * nb)
-
-    def score(self, a: Features, b: Features, i: int = 0, j: int = 1) -> tuple[float, dict[str, float]]:
-        dfa, dfb = self.local_df[i], self.local_df[j]
-
-        def w(key: str) -> float:
-            return _damp(max(dfa.get(key, 2), dfb.get(key, 2)))
-
-        parts: dict[str, float] = {}
-        shared_numbers = a.numbers & b.numbers
-        parts["numbers"] = sum(
-            (3.0 if float(k[1:]) >= 1000 else 1.5) * w(k) for k in shared_numbers
-        )
-        parts["numbers"] += 1.5 * _near_amounts(a.numbers - shared_numbers, b.numbers - shared_numbers)
-        shared_concepts = a.concepts & b.concepts
-        # a named law or authority pins an event down better than a country does
-        parts["entities"] = sum(
-            (1.0 if c.startswith("p:") else 2.0) * w(c) for c in shared_concepts if c in self.lex.entities
-        )
-        parts["terms"] = sum(0.5 * w(c) for c in shared_concepts if c not in self.lex.entities)
-        if a.lang == b.lang:
-            # a name must be a name in one report (mid-sentence capital, mixed case,
-            # acronym); in the other, a capital anywhere is enough (a headline's first word)
-            shared_names = (a.names & b.caps) | (b.names & a.caps)
-        else:
-            # capitalised in both languages: names, rarely a loanword (lexicon terms are
-            # taken out before), since German and English nouns differ
-            shared_names = a.caps & b.caps
-        parts["names"] = sum(2.0 * w("n:" + n) for n in shared_names)
-        similarity = self.text_similarity(a, b) if a.lang == b.lang else 0.0
-        if a.lang == b.lang:
-            parts["words"] = 10.0 * similarity
-        # A headline names who the story is about: a name in one headline that the other
-        # report never mentions points to two events (two TikTok stories in one week).
-        parts["conflict"] = -self._conflict(a, b)
-        total = sum(parts.values())
-        # Much-reported companies and places and privacy vocabulary say what a report is about,
-        # not which event: without anything specific to one event the score stays below
-        # every threshold, so two TikTok stories of one week cannot merge on topic alone.
-        specific = (
-            parts["numbers"] > 0
-            or any(c in self.lex.entities and not self.lex.is_common(c) for c in shared_concepts)
-            or any(not self.lex.is_common(n) for n in shared_names)
-            or similarity >= self.params.specific_similarity
-        )
-        if not specific:  # the key marks the pair: it never merges on its own (group_indices)
-            parts["topic_only"] = min(0.0, self.params.topic_cap - total)
-            total = min(total, self.params.topic_cap)
-        return total, parts
-
-    def _conflict(self, a: Features, b: Features) -> float:
-        missing_a = sum(1 for n in self._title_names(a) if not _mentions(b, n))
-        missing_b = sum(1 for n in self._title_names(b) if not _mentions(a, n))
-        penalty = 1.5 * (missing_a + missing_b)
-        if missing_a and missing_b:
-            penalty += 1.5  # each headline is about someone the other never names
-        if a.topics and b.topics and not a.topics & b.topics:
-            penalty += 2.0  # the tagger sees different subjects
-        return penalty
-
-    def _title_names(self, f: Features) -> frozenset[str]:
-        # A German headline capitalises every noun; "Trump" is a name there if some
-        # report of the batch uses it as one.
-        return f.title_names | (f.title_caps & self.known_names)
-
-
-class _BatchScorer:
-    """``_Scorer.score`` for one batch, with what depends on one report computed once.
-
-    Same arithmetic in the same order as ``_Scorer.score`` (so bit-identical totals and
-    decisions), but: key weights are looked up, not recomputed per pair (``_damp`` is
-    monotone, so ``min`` of two damped counts is the damped ``max``); gram weights and
-    norms are computed once; headline names once per report. ``total`` only returns the
-    total and whether the pair is topic-only, without building the ``parts`` dict.
-    """
-
-    def __init__(self, scorer: _Scorer, feats: Sequence[Features]) -> None:
         self.feats = feats
-        self.lex = scorer.lex
-        self.params = scorer.params
-        self.entities = scorer.lex.entities
-        self.damp = [{k: _damp(df) for k, df in d.items()} for d in scorer.local_df]
-        gw = {g: _damp(df) for g, df in scorer.gram_df.items()}
+        self.lex = lex
+        self.params = params
+        self.entities = lex.entities
+        self.local_df = local_df
+        self.damp = [{k: _damp(df) for k, df in d.items()} for d in local_df]
+        gw = {g: _damp(df) for g, df in gram_df.items()}
         self.gram_weight = gw
         self.norm = [sum(map(gw.__getitem__, f.grams)) if f.grams else 0.0 for f in feats]
-        self.title_names = [scorer._title_names(f) for f in feats]
+        # A German headline capitalises every noun; "Trump" is a name there if some
+        # report of the batch uses it as one.
+        known = frozenset().union(*(f.names for f in feats)) if feats else frozenset()
+        self.title_names = [f.title_names | (f.title_caps & known) for f in feats]
         self._common: dict[str, bool] = {}
 
     def _is_common(self, name: str) -> bool:
@@ -525,10 +456,29 @@ class _BatchScorer:
         return c
 
     def total(self, i: int, j: int) -> tuple[float, bool]:
-        """(score, topic_only) of reports i and j; equal to ``_Scorer.score(...)``."""
+        """(score, topic_only) of reports i and j."""
+        parts, specific = self._parts(i, j)
+        total = sum(parts)
+        if not specific:
+            return min(total, self.params.topic_cap), True
+        return total, False
+
+    def parts(self, i: int, j: int) -> tuple[float, dict[str, float]]:
+        """The score of reports i and j with its parts, for debugging and tuning."""
+        values, specific = self._parts(i, j)
+        parts = dict(zip(_PARTS, values))
+        total = sum(values)
+        if not specific:  # the key marks the pair: it never merges on its own (group_indices)
+            parts["topic_only"] = min(0.0, self.params.topic_cap - total)
+            total = min(total, self.params.topic_cap)
+        return total, parts
+
+    def _parts(self, i: int, j: int) -> tuple[tuple[float, ...], bool]:
+        """The evidence parts (in ``_PARTS`` order) and whether any is specific to one event."""
         a, b = self.feats[i], self.feats[j]
         da, db = self.damp[i], self.damp[j]
         entities = self.entities
+        # a key's weight in a pair is that of its commoner side (_damp is monotone)
         shared_numbers = a.numbers & b.numbers
         numbers: float = 0
         if shared_numbers:
@@ -542,6 +492,7 @@ class _BatchScorer:
         ents: float = 0
         terms: float = 0
         if shared_concepts:
+            # a named law or authority pins an event down better than a country does
             ents = sum([
                 (1.0 if c.startswith("p:") else 2.0) * min(da.get(c, 1.0), db.get(c, 1.0))
                 for c in shared_concepts if c in entities
@@ -550,30 +501,61 @@ class _BatchScorer:
                          for c in shared_concepts if c not in entities])
         same = a.lang == b.lang
         if same:
+            # a name must be a name in one report (mid-sentence capital, mixed case,
+            # acronym); in the other, a capital anywhere is enough (a headline's first word)
             shared_names = (a.names & b.caps) | (b.names & a.caps)
         else:
+            # capitalised in both languages: names, rarely a loanword (lexicon terms are
+            # taken out before), since German and English nouns differ
             shared_names = a.caps & b.caps
         names: float = 0
         for n in shared_names:
             k = "n:" + n
             names += 2.0 * min(da.get(k, 1.0), db.get(k, 1.0))
         similarity = 0.0
-        if same and a.grams and b.grams:
-            shared = sum(map(self.gram_weight.__getitem__, a.grams & b.grams))
-            similarity = shared / math.sqrt(self.norm[i] * self.norm[j])
-        total = 0 + numbers + ents + terms + names
+        words = 0.0
+        headline = 0.0
+        rare_headline = False
         if same:
-            total += 10.0 * similarity
-        total += -self._conflict(i, j)
+            if a.grams and b.grams:
+                shared = sum(map(self.gram_weight.__getitem__, a.grams & b.grams))
+                similarity = shared / math.sqrt(self.norm[i] * self.norm[j])
+            words = 10.0 * similarity
+            if a.explainer or b.explainer:
+                headline, rare_headline = self._headline(i, j)
+        # A headline names who the story is about: a name in one headline that the other
+        # report never mentions points to two events (two TikTok stories in one week).
+        conflict = -self._conflict(i, j)
+        # Much-reported companies and places and privacy vocabulary say what a report is about,
+        # not which event: without anything specific to one event the score stays below
+        # every threshold, so two TikTok stories of one week cannot merge on topic alone.
         specific = (
             numbers > 0
             or any(c in entities and not self._is_common(c) for c in shared_concepts)
             or any(not self._is_common(n) for n in shared_names)
             or similarity >= self.params.specific_similarity
+            or rare_headline
         )
-        if not specific:
-            return min(total, self.params.topic_cap), True
-        return total, False
+        return (numbers, ents, terms, names, words, headline, conflict), specific
+
+    def _headline(self, i: int, j: int) -> tuple[float, bool]:
+        """Evidence from headline words an explainer shares with a report in its language.
+
+        An explainer ("Politiker-Leak: was wir wissen") repeats few of the news report's
+        amounts and names, but its headline names the subject in a word or two; one that
+        few other reports of those days use in theirs ("Daten von Politikern veröffentlicht")
+        says which event it explains. Kept to explainers: between two news reports, a shared
+        headline word (a German noun, a company not written like a name) merged different
+        events of one company on the synthetic benchmark.
+        """
+        a, b = self.feats[i], self.feats[j]
+        shared = a.title_words & b.title_words
+        if not shared:
+            return 0.0, False
+        dfa, dfb = self.local_df[i], self.local_df[j]
+        rare = self.params.rare_headline_df
+        n = sum(1 for st in shared if max(dfa.get("h:" + st, 1), dfb.get("h:" + st, 1)) <= rare)
+        return self.params.headline_word * n, n > 0
 
     def _conflict(self, i: int, j: int) -> float:
         a, b = self.feats[i], self.feats[j]
@@ -581,10 +563,13 @@ class _BatchScorer:
         missing_b = sum(1 for n in self.title_names[j] if not _mentions(a, n))
         penalty = 1.5 * (missing_a + missing_b)
         if missing_a and missing_b:
-            penalty += 1.5
+            penalty += 1.5  # each headline is about someone the other never names
         if a.topics and b.topics and not a.topics & b.topics:
-            penalty += 2.0
+            penalty += 2.0  # the tagger sees different subjects
         return penalty
+
+
+_PARTS = ("numbers", "entities", "terms", "names", "words", "headline", "conflict")
 
 
 def _mentions(f: Features, name: str) -> bool:
@@ -601,8 +586,8 @@ def _near_amounts(x: Iterable[str], y: Iterable[str]) -> int:
 
 
 def pair_score(a: Features, b: Features, lex: Lexicon | None = None) -> tuple[float, dict[str, float]]:
-    """Evidence that two reports are one event, outside any batch (for tests and tuning)."""
-    return _Scorer(lex or load_lexicon(), [{}, {}]).score(a, b)
+    """Evidence that two reports are one event, as a batch of their own (for tests and tuning)."""
+    return batch_scorer([a, b], MergeParams(), lex or load_lexicon()).parts(0, 1)
 
 
 # ---------------------------------------------------------------------------
@@ -620,13 +605,15 @@ def _blocking_keys(f: Features) -> Iterable[str]:
     yield from (c for c in f.concepts if c.startswith(("e:", "p:")))
     yield from ("n:" + n for n in f.caps)
     yield from ("s:" + s for s in f.title_stems)
+    yield from ("h:" + s for s in f.title_words)
 
 
 def _df_keys(f: Features) -> Iterable[str]:
+    """The keys whose frequency around a report's date weighs them in a pair score."""
     yield from f.numbers
     yield from f.concepts
     yield from ("n:" + n for n in f.caps)
-    yield from ("s:" + s for s in f.stems)
+    yield from ("h:" + s for s in f.title_words)
 
 
 class _UnionFind:
@@ -654,8 +641,7 @@ def batch_scorer(feats: Sequence[Features], params: MergeParams, lex: Lexicon) -
     """A scorer whose key weights reflect how common each key is around each report's date."""
     window = params.window.total_seconds()
     times: dict[str, list[float]] = defaultdict(list)
-    # word stems ("s:") are counted by _df_keys but never weighed in a score: skip them
-    keys = [{k for k in _df_keys(f) if not k.startswith("s:")} for f in feats]
+    keys = [set(_df_keys(f)) for f in feats]
     stamps = [f.when.timestamp() for f in feats]
     for ks, t in zip(keys, stamps):
         for k in ks:
@@ -674,9 +660,7 @@ def batch_scorer(feats: Sequence[Features], params: MergeParams, lex: Lexicon) -
     for f in feats:
         for g in f.grams:
             gram_df[g] += 1
-    scorer = _Scorer(lex, local_df, gram_df, params)
-    scorer.known_names = frozenset().union(*(f.names for f in feats)) if feats else frozenset()
-    return scorer
+    return _Scorer(feats, lex, local_df, gram_df, params)
 
 
 def _need(params: MergeParams, a: Features, b: Features) -> float:
@@ -723,7 +707,7 @@ def group_indices(
 ) -> list[list[int]]:
     """Groups of indices into ``feats`` that report one event, each in input order."""
     lex = lex or load_lexicon()
-    fast = _BatchScorer(batch_scorer(feats, params, lex), feats)
+    fast = batch_scorer(feats, params, lex)
     scores: dict[tuple[int, int], float] = {}
     edges: list[tuple[float, int, int]] = []
     for i, j in sorted(candidate_pairs(feats, params)):

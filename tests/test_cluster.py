@@ -291,3 +291,41 @@ def test_explainer_follow_up_joins_the_news_it_explains() -> None:
         lang="de", source="t3n", days=1, topics=("bans",),
     )
     assert len(merge_stories([TIKTOK_ACCESS, other])) == 2
+
+
+def test_explainer_joins_news_through_a_shared_headline_subject() -> None:
+    # The explainer repeats no amount or name of the news; its headline names the same
+    # subject (journalists), which no other report of those days has in its headline.
+    news = item(
+        "doxx-news",
+        "Hackers publish home addresses of dozens of journalists",
+        "A message board has posted the home addresses, phone numbers and family photos of reporters "
+        "from several national newspapers. Some of the files had circulated for weeks.",
+        source="Guardian", topics=("breaches",),
+    )
+    explainer = item(
+        "doxx-faq",
+        "Journalist doxxing: what we know so far",
+        "The addresses and phone numbers of reporters that appeared on the message board may not "
+        "come from a single intrusion: some could have been compiled from public sources. Press "
+        "unions asked members to check their accounts.",
+        source="BBC", days=1, topics=("breaches",),
+    )
+    other = item(
+        "police-news",
+        "Police to test facial recognition vans at train stations",
+        "Officers will scan the faces of passers-by against a watchlist during a three-month trial, "
+        "the interior ministry announced.",
+        source="Reuters", days=0.5, topics=("surveillance",),
+    )
+    assert groups(merge_stories([news, explainer, other])) == [
+        {"doxx-faq", "doxx-news"}, {"police-news"}]
+    # Between two news reports a shared headline word is not enough (no explainer discount)
+    second = item(
+        "doxx-other",
+        "Court fines journalists' union over membership list",
+        "A labour court ordered the union to pay damages after a membership list was e-mailed "
+        "to the wrong recipients.",
+        source="FT", days=1, topics=("breaches",),
+    )
+    assert len(merge_stories([news, second])) == 2
