@@ -66,11 +66,19 @@ def encode_tags(tags: TagResult, watch: Sequence[str]) -> str:
                        list(watch)], ensure_ascii=False, separators=(",", ":"))
 
 
+_UNTAGGED = encode_tags(TagResult(topics=(), evidence=MappingProxyType({})), ())
+
+
 def decode_tags(s: str) -> Tagged:
+    if s == _UNTAGGED:  # most items of a week: one shared value, no JSON parse
+        return _NOTHING
     topics, evidence, watch = json.loads(s)
     return (TagResult(topics=tuple(topics),
                       evidence=MappingProxyType({k: tuple(v) for k, v in evidence.items()})),
             tuple(watch))
+
+
+_NOTHING: Tagged = (TagResult(topics=(), evidence=MappingProxyType({})), ())
 
 
 class TagCache:
