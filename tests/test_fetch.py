@@ -14,6 +14,7 @@ import time
 import tracemalloc
 import zlib
 from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
@@ -480,3 +481,19 @@ def test_new_feed_does_not_flood_the_digest_with_its_back_catalogue(server: Feed
     # all four are first seen now, but only those published at most 14 days before the
     # period started go in
     assert sorted(i.article.guid or "" for i in chosen) == ["s1", "s2"]
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_future_dates_are_judged_by_the_runs_clock(server: FeedServer, workers: int) -> None:
+    """`--now` is the run's clock, in the parser processes too: an item dated weeks after it
+    is a scheduled post (no date), whatever the machine's clock says."""
+    now = datetime(2026, 1, 10, 12, tzinfo=timezone.utc)  # a build of an earlier week
+    dated = [("past", datetime(2026, 1, 9, tzinfo=timezone.utc)),
+             ("ahead", datetime(2026, 3, 1, tzinfo=timezone.utc)),  # before the real clock
+             ("slip", now + timedelta(hours=5))]  # a time-zone slip: clamped to now
+    server.routes["/dated"] = lambda h: send(h, 200, rss("Dated", [
+        {"title": t, "link": f"http://example.org/{t}", "guid": t, "date": format_datetime(d)}
+        for t, d in dated]))
+    [r] = fast(parse_workers=workers).fetch_all([src(server, "/dated")], now=now)
+    got = {a.title: a.published for a in r.articles}
+    assert got == {"past": dated[0][1], "ahead": None, "slip": now}

@@ -252,14 +252,15 @@ _Parsed = tuple[tuple[Article, ...], str | None, dict[str, Any]]
 
 
 def _parse_job(body: bytes, source: FeedSource, base_url: str, headers: dict[str, str],
-               annotate: Annotator | None = None) -> _Parsed:
+               annotate: Annotator | None = None, now: datetime | None = None) -> _Parsed:
     """Runs in a parser process: articles (and their annotations), or the one-line error.
 
     Never raises. An annotator failure costs the annotations (the caller does that work
     itself), never the feed.
     """
     try:
-        arts = tuple(parse_feed(body, source, base_url=base_url, headers=headers))
+        # the run's clock (``--now``) bounds future dates, not the machine's
+        arts = tuple(parse_feed(body, source, base_url=base_url, headers=headers, now=now))
     except FeedFetchError as e:
         return (), e.detail, {}
     except Exception as e:  # a parser bug on hostile input must cost one feed, not the run
@@ -547,14 +548,14 @@ class HttpFetcher:
                 base = dl.final_url or job.url
                 pool = lazy.get() if lazy is not None else None
                 if pool is None:
-                    parsed = _parse_job(dl.body, job.source, base, dl.headers, self.annotate)
+                    parsed = _parse_job(dl.body, job.source, base, dl.headers, self.annotate, now)
                     finish(job, self._parsed(r, parsed), started)
                     continue
                 try:
                     fut = pool.submit(_parse_job, dl.body, job.source, base, dl.headers,
-                                      self.annotate)
+                                      self.annotate, now)
                 except Exception:  # BrokenProcessPool: a worker died; parse here instead
-                    parsed = _parse_job(dl.body, job.source, base, dl.headers, self.annotate)
+                    parsed = _parse_job(dl.body, job.source, base, dl.headers, self.annotate, now)
                     finish(job, self._parsed(r, parsed), started)
                     continue
                 fut.add_done_callback(
