@@ -497,3 +497,29 @@ def test_future_dates_are_judged_by_the_runs_clock(server: FeedServer, workers: 
     [r] = fast(parse_workers=workers).fetch_all([src(server, "/dated")], now=now)
     got = {a.title: a.published for a in r.articles}
     assert got == {"past": dated[0][1], "ahead": None, "slip": now}
+
+
+def test_unknown_host_is_not_asked_again(server: FeedServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A name the resolver does not know stays unknown within a run: one try, a plain error;
+    a temporary resolver failure is retried like any connection error."""
+    import socket
+
+    real = socket.getaddrinfo
+    calls: list[str] = []
+
+    def resolve(host: Any, *a: Any, **k: Any) -> Any:
+        if isinstance(host, str) and host.endswith(".example"):
+            calls.append(host)
+            code = socket.EAI_AGAIN if host.startswith("flaky") else socket.EAI_NONAME
+            raise socket.gaierror(code, "resolver says no")
+        return real(host, *a, **k)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    server.routes["/ok"] = lambda h: send(h, 200, simple_feed(1))
+    gone, flaky, ok = run_all(fast(retries=2), [
+        FeedSource("gone", "http://gone.example/feed"),
+        FeedSource("flaky", "http://flaky.example/feed"), src(server, "/ok")])
+    assert gone.error == "cannot connect: unknown host gone.example" and gone.attempts == 1
+    assert flaky.attempts == 3 and "cannot connect" in (flaky.error or "")
+    assert calls.count("gone.example") == 1 and calls.count("flaky.example") == 3
+    assert ok.error is None

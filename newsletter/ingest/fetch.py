@@ -641,6 +641,9 @@ class HttpFetcher:
                 last = _Download(error=msg)
                 retry = kind != "deadline"
             except httpx.TransportError as e:
+                if _unknown_host(e):  # the name does not exist: asking again gives the same
+                    return _Download(error=f"cannot connect: unknown host "
+                                           f"{urlsplit(job.url).hostname}", attempts=attempt)
                 last = _Download(error=f"cannot connect: {_transport_message(e)}")
                 retry = True
             except httpx.HTTPError as e:  # invalid URL, decoding, protocol errors
@@ -727,6 +730,21 @@ def _timeout_kind(e: Exception) -> str:
     if isinstance(e, httpx.ReadTimeout):
         return "no data"
     return type(e).__name__
+
+
+def _unknown_host(e: BaseException) -> bool:
+    """The resolver said the name does not exist (not a timeout or a temporary failure)."""
+    import socket
+
+    permanent = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
+    seen: set[int] = set()
+    cur: BaseException | None = e
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, socket.gaierror) and cur.errno in permanent:
+            return True
+        cur = cur.__cause__ or cur.__context__
+    return False
 
 
 def _transport_message(e: Exception) -> str:
