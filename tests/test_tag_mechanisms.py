@@ -36,3 +36,41 @@ ENFORCEMENT_SUBJECT = [
 def test_enforcement_needs_a_privacy_subject(tagger: Tagger, topic: str, title: str, text: str,
                                              must: bool) -> None:
     _check(tagger, topic, title, text, must)
+
+
+# A ban of a named app or service is privacy news by itself; a ban of a device or generic
+# tech only with a privacy or security reason (in the sentence, the lead, or before).
+BANS_REASON = [
+    ("bans", "Ministry bans messaging app on staff phones", "", True),
+    ("bans", "Town bans e-scooters from the old quarter",
+     "The devices may no longer be parked on pavements.", False),
+    ("bans", "Gemeinde verbietet Laubbläser",
+     "Die Geräte sind ab dem Frühjahr im Ortskern verboten.", False),
+    ("bans", "Army bans smartwatches at bases",
+     "Officers fear the devices could reveal soldiers' locations to foreign intelligence.", True),
+    ("bans", "Behörde verbietet vernetzte Kameras in Amtsstuben",
+     "Grund sind Sicherheitsbedenken wegen möglicher Spionage.", True),
+    ("bans", "Streit über neue Fitnessarmbänder im Ministerium",
+     "Wegen Sicherheitsbedenken sind die Geräte auf Dienstreisen nun verboten.", True),
+]
+
+
+@pytest.mark.parametrize("topic,title,text,must", BANS_REASON)
+def test_device_bans_need_a_reason(tagger: Tagger, topic: str, title: str, text: str,
+                                   must: bool) -> None:
+    _check(tagger, topic, title, text, must)
+
+
+# German verbs bracket their object ("legt einen Entwurf vor"): the noun inside a gap
+# term's gap is not the verb, so each can be the other's context.
+GAP_CONTEXT = [
+    ("legislation", "Ministerium legt Entwurf für Beschäftigtendatenschutz vor", "", True),
+    ("legislation", "Kabinett bringt Gesetz zur Videoüberwachung auf den Weg", "", True),
+    ("legislation", "Minister legt Haushaltsentwurf für Straßenbau vor", "", False),
+]
+
+
+@pytest.mark.parametrize("topic,title,text,must", GAP_CONTEXT)
+def test_context_inside_a_gap(tagger: Tagger, topic: str, title: str, text: str,
+                              must: bool) -> None:
+    _check(tagger, topic, title, text, must)

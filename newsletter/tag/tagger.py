@@ -102,6 +102,11 @@ class Tagger:
     def _by_trigger(self) -> dict[int, list[int]]:
         return self._compiled[3]
 
+    @cached_property
+    def _gapped(self) -> frozenset[int]:
+        """Terms with a ``~`` gap: German verbs that bracket their object ("legt ~ vor")."""
+        return frozenset(i for i, t in enumerate(self._matcher.terms) if "~" in t)
+
     @staticmethod
     def _compile(cue: Cue, ti: int, ids: Callable[..., Any], excluded: frozenset[int]) -> _CCue:
         return _CCue(ti, cue.weight, ids(cue.terms), tuple(ids(w) for w in cue.with_),
@@ -153,7 +158,13 @@ class Tagger:
                     ph = self._phrase(trig, ctx, scan, norm)
                     key = ph.lower()
                     if key not in seen and not any(key in k for k in seen):
-                        seen[key] = ph
+                        # a wider phrase replaces the ones it contains, in their place
+                        inner = [k for k in seen if k in key]
+                        if inner:
+                            seen = {(key if k == inner[0] else k): (ph if k == inner[0] else v)
+                                    for k, v in seen.items() if k == inner[0] or k not in inner}
+                        else:
+                            seen[key] = ph
                     if len(seen) >= st.max_evidence:
                         break
                 ev[tid] = tuple(seen.values())
@@ -240,7 +251,7 @@ class Tagger:
                         not w.isdisjoint(triggers_here) or not w.isdisjoint(around)
                         for w in cue.wide):
                     continue
-                hit = self._satisfied(cue, trig, by_term, present, lead_set)
+                hit = self._satisfied(cue, trig, by_term, present, lead_set, self._gapped)
                 if hit is None:
                     continue
                 score, hits = out.get(cue.topic, (0.0, []))
@@ -258,9 +269,14 @@ class Tagger:
 
     @staticmethod
     def _satisfied(cue: _CCue, trig: list[_Match], by_term: Mapping[int, list[_Match]],
-                   present: set[int], lead: frozenset[_Match] = frozenset()
+                   present: set[int], lead: frozenset[_Match] = frozenset(),
+                   gapped: frozenset[int] = frozenset()
                    ) -> tuple[_Match, list[_Match]] | None:
         """(trigger, context matches) if some trigger match has all its context, else None.
+
+        Context may not overlap its trigger, except that one inside the other's gap is
+        separate: "legt einen Entwurf vor" is a draft presented, "shares location data
+        with" is data shared.
 
         The lead's mention of a trigger word is no context for it: "cookies" in the
         headline and "cookie" in the lead are still only about cookies."""
@@ -271,7 +287,7 @@ class Tagger:
         for m in trig:
             ctx: list[_Match] = []
             for i, terms in enumerate(needs):  # ``near`` bounds the first context list
-                cands = [c for tt in terms for c in by_term[tt] if not _overlap(c, m)
+                cands = [c for tt in terms for c in by_term[tt] if not _clash(c, m, gapped)
                          and (near < 0 or i or _distance(c, m) <= near)
                          and not (c in lead and (c[0] in cue.triggers or near >= 0 and not i))]
                 if not cands:
@@ -326,6 +342,15 @@ def _clean_phrase(phrase: str) -> str:
     if "'" in phrase and len(_LONE_APOSTROPHE.findall(phrase)) % 2:
         phrase = _LONE_APOSTROPHE.sub("", phrase)
     return phrase.strip(" -,;:").strip()
+
+
+def _clash(c: _Match, m: _Match, gapped: frozenset[int]) -> bool:
+    """Context ``c`` and trigger ``m`` share words, and neither lies inside the other's gap."""
+    if c[2] < m[1] or m[2] < c[1]:
+        return False
+    if c[0] in gapped and c[1] < m[1] and m[2] < c[2]:
+        return False
+    return not (m[0] in gapped and m[1] < c[1] and c[2] < m[2])
 
 
 def _overlap(a: _Match, b: _Match) -> bool:
