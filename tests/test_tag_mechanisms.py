@@ -74,3 +74,23 @@ GAP_CONTEXT = [
 def test_context_inside_a_gap(tagger: Tagger, topic: str, title: str, text: str,
                               must: bool) -> None:
     _check(tagger, topic, title, text, must)
+
+
+# A rule taking effect is legislation when the subject set before it is privacy, named as
+# such; "data" alone (energy data, tax data) is not.
+IN_FORCE_SUBJECT = [
+    ("legislation", "Firms must report energy data",
+     "The new rules take effect on Monday.", False),
+    ("legislation", "Unternehmen müssen Verbrauchsdaten melden",
+     "Die neuen Regeln treten am Montag in Kraft.", False),
+    ("legislation", "Stricter consent duties for cookies",
+     "The new rules take effect on Monday.", True),
+    ("legislation", "Strengere Pflichten für Cookie-Banner",
+     "Die neuen Regeln treten am Montag in Kraft.", True),
+]
+
+
+@pytest.mark.parametrize("topic,title,text,must", IN_FORCE_SUBJECT)
+def test_rules_in_force_need_a_privacy_subject(tagger: Tagger, topic: str, title: str, text: str,
+                                               must: bool) -> None:
+    _check(tagger, topic, title, text, must)
