@@ -94,3 +94,27 @@ IN_FORCE_SUBJECT = [
 def test_rules_in_force_need_a_privacy_subject(tagger: Tagger, topic: str, title: str, text: str,
                                                must: bool) -> None:
     _check(tagger, topic, title, text, must)
+
+
+# A veto in the lead binds a headline cue only when the cue takes context from the lead:
+# a headline that names the ban and the app stands on its own words.
+LEAD_VETO = [
+    ("bans", "Behörde sperrt Chatbot-App",
+     "Die Datenschutzbehörde hat dem Anbieter untersagt, Daten von Nutzern im Land zu verarbeiten.",
+     True),
+    ("bans", "Government bans messaging app",
+     "The ministry said the move would prohibit the developer from selling subscriptions in the "
+     "country.", True),
+    ("bans", "Regierung verbietet Messenger-App",
+     "Das Ministerium untersagt dem Anbieter zudem, Konten neuer Nutzer zu eröffnen.", True),
+    ("bans", "Platform bans accounts of spammers",
+     "The company said it had removed the accounts for violating its rules.", False),
+    ("bans", "Plattform sperrt Konten von Betrügern",
+     "Das Unternehmen entfernte die Konten wegen Verstößen gegen die Regeln.", False),
+]
+
+
+@pytest.mark.parametrize("topic,title,text,must", LEAD_VETO)
+def test_lead_vetoes_bind_only_lead_context(tagger: Tagger, topic: str, title: str, text: str,
+                                            must: bool) -> None:
+    _check(tagger, topic, title, text, must)

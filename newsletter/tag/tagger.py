@@ -228,6 +228,7 @@ class Tagger:
             by_term.setdefault(m[0], []).append(m)
         present = set(by_term)
         done: set[int] = set()
+        own: dict[int, list[_Match]] | None = None  # the headline's own matches, on demand
         out: dict[int, tuple[float, list[tuple[_Match, list[_Match]]]]] = {}
         for t in triggers_here:
             for ci in self._by_trigger.get(t, ()):
@@ -235,8 +236,13 @@ class Tagger:
                     continue
                 done.add(ci)
                 cue = self._cues[ci]
+                # a veto only in the lead binds a headline only when it needs the lead's
+                # context: "Regulator blocks chatbot app" stands on its own words
+                own_only = False
                 if cue.without and not cue.without.isdisjoint(present):
-                    continue
+                    if not lead_set or not cue.without.isdisjoint(triggers_here):
+                        continue
+                    own_only = True
                 if cue.without_wide and not (cue.without_wide.isdisjoint(present)
                                              and cue.without_wide.isdisjoint(around)):
                     continue
@@ -251,7 +257,13 @@ class Tagger:
                         not w.isdisjoint(triggers_here) or not w.isdisjoint(around)
                         for w in cue.wide):
                     continue
-                hit = self._satisfied(cue, trig, by_term, present, lead_set, self._gapped)
+                if own_only:
+                    if own is None:
+                        own = {k: [m for m in v if m not in lead_set] for k, v in by_term.items()
+                               if k in triggers_here}
+                    hit = self._satisfied(cue, trig, own, triggers_here, lead_set, self._gapped)
+                else:
+                    hit = self._satisfied(cue, trig, by_term, present, lead_set, self._gapped)
                 if hit is None:
                     continue
                 score, hits = out.get(cue.topic, (0.0, []))
