@@ -118,3 +118,43 @@ LEAD_VETO = [
 def test_lead_vetoes_bind_only_lead_context(tagger: Tagger, topic: str, title: str, text: str,
                                             must: bool) -> None:
     _check(tagger, topic, title, text, must)
+
+
+# Data access in its verb families, EN and DE, with their inflections: handing over
+# (herausgeben, gab ... heraus), fetching (abrufen, fragte ... ab, griffen ... zu), demanding
+# (fordert ... an, Anfragen), spying (spähten ... aus), letting others read; German separable
+# verbs close the clause far from their stem. Hackers, people's own data and a trophy are not.
+DATA_ACCESS_FAMILIES = [
+    ("data-access", "", "Die Bank gab die Kontodaten an die Steuerbehörde heraus.", True),
+    ("data-access", "", "Der Anbieter rückte die Chatverläufe der Nutzer an die Ermittler heraus.", True),
+    ("data-access", "", "Ermittler griffen auf die Standortdaten von Tausenden Handys zu.", True),
+    ("data-access", "", "Die Polizei forderte von dem Konzern die Daten des Verdächtigen an.", True),
+    ("data-access", "", "Ein Polizist fragte die Daten seiner Ex-Freundin im Polizeisystem ab.", True),
+    ("data-access", "", "Mitarbeiter spähten die Daten prominenter Kunden aus.", True),
+    ("data-access", "", "Behörden stellten im vergangenen Jahr mehr Anfragen zu Nutzerdaten.", True),
+    ("data-access", "", "Polizisten haben unerlaubt Daten aus dem Melderegister abgerufen.", True),
+    ("data-access", "Jobcenter fordern Kontoauszüge von Leistungsbeziehern an", "", True),
+    ("data-access", "Ausländerbehörde darf Handydaten von Geflüchteten auslesen", "", True),
+    ("data-access", "Vermieter verlangen immer mehr Daten von Mietinteressenten", "", True),
+    ("data-access", "", "The hospital shared patient data with a technology company.", True),
+    ("data-access", "Tax agency to hand immigrants' addresses to ICE", "", True),
+    ("data-access", "Meta let a streaming service read users' private messages, lawsuit claims", "",
+     True),
+    ("data-access", "", "Employers are increasingly reading their workers' emails and chat messages.",
+     True),
+    ("data-access", "Police obtained suspect's search history from search engine with a warrant", "",
+     True),
+    ("data-access", "Beijing could get hold of Europeans' genetic data, report warns", "", True),
+    ("data-access", "", "Die Hacker griffen auf die Daten von Millionen Kunden zu.", False),
+    ("data-access", "", "Nutzer können ihre eigenen Daten nun herunterladen.", False),
+    ("data-access", "", "The update gives users access to their data.", False),
+    ("data-access", "", "Die Stadt übergab den neuen Spielplatz an die Bürger.", False),
+    ("data-access", "", "Der Verein gab am Montag die Aufstellung für das Spiel heraus.", False),
+    ("data-access", "Police ask public to share videos of the riot", "", False),
+]
+
+
+@pytest.mark.parametrize("topic,title,text,must", DATA_ACCESS_FAMILIES)
+def test_data_access_verb_families(tagger: Tagger, topic: str, title: str, text: str,
+                                   must: bool) -> None:
+    _check(tagger, topic, title, text, must)
