@@ -158,3 +158,41 @@ DATA_ACCESS_FAMILIES = [
 def test_data_access_verb_families(tagger: Tagger, topic: str, title: str, text: str,
                                    must: bool) -> None:
     _check(tagger, topic, title, text, must)
+
+
+# Bans in their verb families: shut down, block access, cut off, suspend, pull from the
+# stores, off limits, abschalten, sperren, aus dem App Store, darf nicht mehr. A state, a
+# court or an institution must stand next to the verb: a company retiring its own app, a
+# platform's own rules ("Facebook bans deepfakes") and a closed road are no bans.
+BANS_FAMILIES = [
+    ("bans", "Government shuts down messaging app over security fears", "", True),
+    ("bans", "", "The government suspended the operations of the ride-hailing app over data "
+     "security concerns.", True),
+    ("bans", "Court orders messenger suspended nationwide", "", True),
+    ("bans", "", "Regulators ordered Apple and Google to remove the app from their stores.", True),
+    ("bans", "China orders removal of ride-hailing app from app stores", "", True),
+    ("bans", "Apple nimmt VPN-Apps in China aus dem App Store", "", True),
+    ("bans", "", "The app is now off-limits on all federal devices.", True),
+    ("bans", "", "Federal employees may no longer use the app on government-issued devices.", True),
+    ("bans", "Bundesland schaltet Videokonferenz-Software an Schulen ab", "", True),
+    ("bans", "Polizei darf keine Gesichtserkennung mehr einsetzen", "", True),
+    ("bans", "Russia blocks Facebook and Twitter", "", True),
+    ("bans", "Russland sperrt YouTube", "", True),
+    ("bans", "Venezuela cuts access to Signal", "", True),
+    ("bans", "Navy tells sailors to delete chatbot app from their phones", "", True),
+    ("bans", "", "The company shut down its app for older phones because of low demand.", False),
+    ("bans", "", "Der Konzern schaltet den alten Dienst Ende des Jahres ab, weil er sich nicht "
+     "mehr lohnt.", False),
+    ("bans", "Facebook bans deepfakes", "", False),
+    ("bans", "YouTube removes misinformation videos", "", False),
+    ("bans", "Stadt sperrt Brücke für Lastwagen", "", False),
+    ("bans", "Bundestag verbietet Lachgas für Minderjährige",
+     "Der Verkauf an Kinder ist künftig untersagt, ebenso der Vertrieb über Automaten.", False),
+    ("bans", "", "Die Straße war nach dem Unfall gesperrt.", False),
+]
+
+
+@pytest.mark.parametrize("topic,title,text,must", BANS_FAMILIES)
+def test_bans_verb_families(tagger: Tagger, topic: str, title: str, text: str,
+                            must: bool) -> None:
+    _check(tagger, topic, title, text, must)
