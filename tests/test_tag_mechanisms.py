@@ -196,3 +196,25 @@ BANS_FAMILIES = [
 def test_bans_verb_families(tagger: Tagger, topic: str, title: str, text: str,
                             must: bool) -> None:
     _check(tagger, topic, title, text, must)
+
+
+# Tracking in its families: loyalty cards and personalised prices, browsing data, profiles
+# built for ads, data passed on to advertisers with German separable verbs (gibt ... weiter).
+# The police tracking a suspect, parcels tracked and cookies baked are not.
+TRACKING_FAMILIES = [
+    ("tracking", "Retailer uses loyalty card data to profile shoppers", "", True),
+    ("tracking", "Supermarkt nutzt Daten aus Kundenkarten für personalisierte Preise", "", True),
+    ("tracking", "Browser extension harvested browsing data of millions", "", True),
+    ("tracking", "Ad networks build profiles of users across sites", "", True),
+    ("tracking", "Werbefirmen erstellen Profile für gezielte Werbung", "", True),
+    ("tracking", "Autos sammeln Daten über Fahrer und geben sie an Werbefirmen weiter", "", True),
+    ("tracking", "Police track down suspect using phone data", "", False),
+    ("tracking", "Company tracks shipments in real time", "", False),
+    ("tracking", "Bakery sells cookies at Christmas market", "", False),
+    ("tracking", "Dating app users create fake profiles", "", False),
+]
+
+
+@pytest.mark.parametrize("topic,title,text,must", TRACKING_FAMILIES)
+def test_tracking_families(tagger: Tagger, topic: str, title: str, text: str, must: bool) -> None:
+    _check(tagger, topic, title, text, must)
