@@ -30,6 +30,7 @@ import html
 import math
 import re
 import unicodedata
+import weakref
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Protocol, Sequence
+from typing import Any, Iterable, Mapping, NamedTuple, Protocol, Sequence
 
 import yaml
 
@@ -70,18 +71,38 @@ class MergeParams:
 # Lexicon
 
 
+_ASCII = bytes(range(128))
+
+
 def _fold(text: str) -> str:
-    """Case-fold and strip accents, so "Bußgeld", "Bussgeld" and "BUSSGELD" compare equal."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    """Case-fold and strip accents, so "Bußgeld", "Bussgeld" and "BUSSGELD" compare equal.
+
+    (Fast paths, same result as NFKD of the case-folded text less its combining marks:
+    ASCII text only needs lowering; otherwise the few distinct non-ASCII characters are
+    found in C, through the UTF-8 bytes less the ASCII ones, and the marks among them
+    deleted, instead of testing every character in Python.)
+    """
+    if text.isascii():
+        return text.lower()
+    folded = unicodedata.normalize("NFKD", text.casefold())
+    if folded.isascii():
+        return folded
+    utf8 = folded.encode("utf-8", "surrogatepass")
+    for c in set(utf8.translate(None, _ASCII).decode("utf-8", "surrogatepass")):
+        if unicodedata.combining(c):
+            folded = folded.replace(c, "")
+    return folded
 
 
 _TOKEN_RE = re.compile(r"[^\W_]+")
 _ABBREV_RE = re.compile(r"\b([A-Z])\.([A-Z])\.(?:([A-Z])\.)?")  # U.S., U.K., U.S.A.
+_ABBREV_HINT_RE = re.compile(r"[A-Z]\.[A-Z]\.")  # in every abbreviation, and found 3x faster
 
 
 def _unabbreviate(text: str) -> str:
     """"U.S." -> "US", so the country is one token like in "US-Kongress"."""
+    if not _ABBREV_HINT_RE.search(text):
+        return text
     return _ABBREV_RE.sub(lambda m: "".join(g for g in m.groups() if g), text)
 
 
@@ -128,11 +149,26 @@ class Lexicon:
 
 @lru_cache(maxsize=200_000)
 def _token_concepts(lex: Lexicon, tok: str) -> tuple[str, ...]:
-    found = list(lex.exact.get(tok, ()))
-    if len(tok) > 3:
+    exact = lex.exact.get(tok, ())  # (without duplicates)
+    if len(tok) <= 3:
+        return exact
+    by_first, suffixes = _affixes(lex)
+    # quick tests in C first: most words have no prefix or suffix of the lexicon
+    found: list[str] = []
+    if tok.startswith(by_first.get(tok[0], ())) or "" in by_first:
         found += [cid for p, cid in lex.prefixes if tok.startswith(p)]
+    if tok.endswith(suffixes):
         found += [cid for s, cid in lex.suffixes if tok.endswith(s) and tok != s]
-    return tuple(dict.fromkeys(found))
+    return tuple(dict.fromkeys([*exact, *found])) if found else exact
+
+
+@lru_cache(maxsize=8)
+def _affixes(lex: Lexicon) -> tuple[dict[str, tuple[str, ...]], tuple[str, ...]]:
+    """The lexicon's prefixes by their first letter, and its suffixes."""
+    by_first: dict[str, tuple[str, ...]] = defaultdict(tuple)
+    for p, _ in lex.prefixes:
+        by_first[p[:1]] += (p,)
+    return dict(by_first), tuple(s for s, _ in lex.suffixes)
 
 
 def _lexicon_from_mapping(data: Mapping[str, Any]) -> Lexicon:
@@ -223,8 +259,11 @@ _AMOUNT_RE = re.compile(
 )
 
 
+_GROUPED_RE = re.compile(r"\d{1,3}(?:[.,]\d{3})+")  # "1.200.000", "1,200"
+
+
 def _parse_number(s: str) -> float | None:
-    if re.fullmatch(r"\d{1,3}(?:[.,]\d{3})+", s):
+    if _GROUPED_RE.fullmatch(s):
         s = s.replace(".", "").replace(",", "")
     else:
         s = s.replace(",", ".")
@@ -234,11 +273,47 @@ def _parse_number(s: str) -> float | None:
         return None
 
 
+_DIGIT_RE = re.compile(r"\d")
+# An amount starts at most this far before its first digit ("us$ 5": a currency of up to
+# three characters and a space); a margin on top costs nothing
+_AMOUNT_LEAD = 8
+_SPACED_MAGNITUDE_RE = re.compile(rf"\s(?:{_MAG})\b")
+
+
+def _amounts(text: str) -> Iterable[re.Match[str]]:
+    """What ``_AMOUNT_RE.finditer(text)`` yields, trying the regex only near digits.
+
+    The regex tries every position of the text (that was most of the time spent on a
+    report's amounts); every match holds a digit and starts at most ``_AMOUNT_LEAD`` characters before the
+    first, so searching from there finds the same matches.
+    """
+    pos = 0
+    while (digit := _DIGIT_RE.search(text, pos)) is not None:
+        m = _AMOUNT_RE.search(text, max(pos, digit.start() - _AMOUNT_LEAD))
+        if m is None:
+            return
+        yield m
+        pos = m.end()
+
+
+@lru_cache(maxsize=8)
+def _number_word_shapes(lex: Lexicon) -> tuple[frozenset[int], frozenset[str]]:
+    """The lengths of the lexicon's number words, and those that end in a space."""
+    words = lex.number_words
+    return frozenset(map(len, words)), frozenset(w for w in words if w[-1:].isspace())
+
+
+@lru_cache(maxsize=256)
+def _number_word_re(word: str) -> re.Pattern[str]:
+    """"nine" followed by a magnitude word, in folded text."""
+    return re.compile(rf"\b{re.escape(word)}\s+({_MAG})\b")
+
+
 def _number_keys(text: str, lex: Lexicon) -> tuple[set[str], set[str]]:
     """Amount keys ("#5.33e+08") and small-number keys, and year keys, found in ``text``."""
     keys: set[str] = set()
     years: set[str] = set()
-    for m in _AMOUNT_RE.finditer(text):
+    for m in _amounts(text):
         value = _parse_number(m.group("num"))
         if value is None:
             continue
@@ -259,11 +334,23 @@ def _number_keys(text: str, lex: Lexicon) -> tuple[set[str], set[str]]:
         if not mag and not money and value < 10:
             continue
         keys.add(f"#{value:.3g}")
+    # "nine million": a number word stands right before the spaces before a magnitude word,
+    # so only the words found there (or, for words ending in a space, anywhere) are searched
     folded = _fold(text)
-    for word, value in lex.number_words.items():
-        if word not in folded:
-            continue
-        for m in re.finditer(rf"\b{re.escape(word)}\s+({_MAG})\b", folded):
+    gaps: set[int] = set()  # where the spaces before a magnitude word start
+    for m in _SPACED_MAGNITUDE_RE.finditer(folded):
+        q = m.start()
+        while q and folded[q - 1].isspace():  # (what \s matches)
+            q -= 1
+        gaps.add(q)
+    if not gaps:
+        return keys, years
+    lengths, spaced = _number_word_shapes(lex)
+    words = {folded[q - n:q] for q in gaps for n in lengths if n <= q}.intersection(lex.number_words)
+    words.update(w for w in spaced if w in folded)
+    for word in words:
+        value = lex.number_words[word]
+        for m in _number_word_re(word).finditer(folded):
             factor = lex.magnitudes.get(m.group(1))
             if factor and factor >= 1e3:
                 keys.add(f"#{value * factor:.3g}")
@@ -291,16 +378,142 @@ class Features:
     explainer: bool = False  # the headline promises background ("what it means"), not news
 
 
-def _is_initial(text: str, start: int) -> bool:
-    j = start - 1
-    while j >= 0 and text[j] in " \t\"'„“”‚‘’«»([":
-        j -= 1
-    return j < 0 or text[j] in ".!?:|–—-\n"
+# A capitalised English word may only start a sentence (no name then): the text before it,
+# less spaces, opening quotes and brackets, ends in one of _SENTENCE_ENDS or is empty.
+_OPENERS = " \t\"'„“”‚‘’«»(["
+_SENTENCE_ENDS = ".!?:|–—-\n"
+
+
+def _starts_sentence(before: str, first: bool) -> bool:
+    """Whether a word starts a sentence, from ``before``, the text between it and the
+    previous word (``first``: there is none). English capitalises a sentence's first word,
+    so a capital there does not mark a name."""
+    rest = before.rstrip(_OPENERS)
+    return rest[-1] in _SENTENCE_ENDS if rest else first
 
 
 def _stem(tok: str) -> str:
     """A crude stemmer that works for English and German: the first six letters."""
     return tok[:6]
+
+
+_SPLIT_RE = re.compile(rf"({_TOKEN_RE.pattern})")  # split keeps the tokens and what lies between
+
+
+class _Token(NamedTuple):
+    """What a token, as written, gives ``features`` (with one lexicon) wherever it stands
+    outside a phrase: news repeats its words, so this is worked out once per distinct token."""
+
+    norm: str  # folded, without dots (what the lexicon matches)
+    concepts: tuple[str, ...] = ()  # its lexicon concepts (then it is nothing else)
+    entities: tuple[str, ...] = ()  # those that are entities ("e:"): names in a headline
+    subjects: tuple[str, ...] = ()  # subject terms and its stem: headline words
+    stem: str = ""  # a content word of three letters or more without a digit: its stem...
+    grams: tuple[str, ...] = ()  # ...and its character 5-grams
+    caps: tuple[str, ...] = ()  # a capitalised word: its forms for ``caps`` ("iphones", "iphone")
+    upper_inside: bool = False  # "iPhone", "CNIL": a name wherever it stands
+
+
+def _token(text: str, lex: Lexicon) -> _Token:
+    # (past the lru caches of the two lookups: the vocabulary keeps their results already)
+    norm = _norm_token.__wrapped__(text)
+    if not norm or norm.isdigit():
+        return _Token(norm)
+    cids = _token_concepts.__wrapped__(lex, norm)
+    if cids:
+        subjects = tuple(c for c in cids if c in lex.subjects)
+        # and its stem, for the forms the lexicon lacks ("Journalist")
+        return _Token(norm, cids, tuple(c for c in cids if c.startswith("e:")),
+                      subjects + (_stem(norm),) if subjects else ())
+    if (norm in lex.stopwords or len(norm) < 2 or norm in lex.magnitudes
+            or norm in lex.number_words):
+        return _Token(norm)
+    stem = ""
+    grams: tuple[str, ...] = ()
+    # (isalpha and islower are quick tests in C that settle most words: no letter is a digit,
+    # and no lower-case word has an upper-case letter)
+    if len(norm) >= 3 and (norm.isalpha() or not any(ch.isdigit() for ch in norm)):
+        stem = _stem(norm)
+        padded = f" {norm} "
+        grams = tuple([padded[k:k + 5] for k in range(max(1, len(padded) - 4))])
+    rest = text[1:]
+    upper_inside = not rest.islower() and any(c.isupper() for c in rest)
+    caps: tuple[str, ...] = ()
+    if text[0].isupper() or upper_inside:
+        # "Apples Foto-Scan", "iPhones": the name without the s too
+        caps = (norm, norm[:-1]) if len(norm) > 4 and norm.endswith("s") else (norm,)
+    return _Token(norm, (), (), (), stem, grams, caps, upper_inside)
+
+
+class _Vocabulary:
+    """The tokens ``features`` has seen with one lexicon, by their text and by what they
+    give: most words are plain lower-case content words or stopwords, and a set
+    intersection (in C) picks out the few that need more than their stem and grams."""
+
+    MAX_TOKENS = 30_000  # then it starts afresh (some 20 MB; a parser process holds one)
+
+    def __init__(self, lex: Lexicon) -> None:
+        self.tokens: dict[str, _Token] = {}
+        self.starts: set[str] = set()  # those that may start a phrase
+        self.special: set[str] = set()  # those in the lexicon, and capitalised words
+        self.content: set[str] = set()  # content words (with a stem and grams)
+        self.stems: dict[str, str] = {}  # content words: their stems
+        self.grams: dict[str, tuple[str, ...]] = {}  # content words: their 5-grams
+        lengths: dict[str, set[int]] = defaultdict(set)
+        for phrase in lex.phrases:
+            lengths[phrase[0]].add(len(phrase))
+        # the lengths of the phrases each first word starts, longest first
+        self.phrase_lengths = {t: sorted(ns, reverse=True) for t, ns in lengths.items()}
+        self.phrase_pairs = {phrase[:2] for phrase in lex.phrases}  # their first two words
+
+    def learn(self, texts: Iterable[str], lex: Lexicon) -> None:
+        for t in texts:
+            norm, concepts, _, _, stem, grams, caps, _ = tok = _token(t, lex)
+            if norm in self.phrase_lengths:
+                self.starts.add(t)
+            if concepts or caps:
+                self.special.add(t)
+            if stem:
+                self.stems[t] = stem
+                self.grams[t] = grams
+                self.content.add(t)
+            # known last, and nothing ever removed: another thread that finds it known
+            # finds all of it
+            self.tokens[t] = tok
+
+
+_VOCABULARIES: weakref.WeakKeyDictionary[Lexicon, _Vocabulary] = weakref.WeakKeyDictionary()
+
+
+def _vocabulary(lex: Lexicon) -> _Vocabulary:
+    """The vocabulary of ``lex``, a new one when it has grown too big (replaced, not cleared,
+    for a call in another thread that still reads it)."""
+    vocab = _VOCABULARIES.get(lex)
+    if vocab is None or len(vocab.tokens) > vocab.MAX_TOKENS:
+        vocab = _VOCABULARIES[lex] = _Vocabulary(lex)
+    return vocab
+
+
+def _phrases(toks: Sequence[str], vocab: _Vocabulary,
+             lex: Lexicon) -> list[tuple[int, int, tuple[str, ...]]]:
+    """The lexicon phrases in a token sequence, longest match first: (start, end, concepts)."""
+    found: list[tuple[int, int, tuple[str, ...]]] = []
+    known = vocab.tokens
+    free = 0  # the first token no phrase has taken
+    for i in [k for k, t in enumerate(toks) if t in vocab.starts]:
+        if i < free or i + 1 == len(toks):
+            continue
+        first = known[toks[i]].norm
+        if (first, known[toks[i + 1]].norm) not in vocab.phrase_pairs:
+            continue  # ("in" starts a phrase, but mostly stands alone)
+        for n in vocab.phrase_lengths[first]:
+            if i + n <= len(toks):
+                cids = lex.phrases.get(tuple([known[t].norm for t in toks[i:i + n]]))
+                if cids:
+                    found.append((i, i + n, cids))
+                    free = i + n
+                    break
+    return found
 
 
 def features(
@@ -311,79 +524,76 @@ def features(
     lex: Lexicon | None = None,
     topics: Iterable[str] = (),
 ) -> Features:
-    """The comparison features of one report (pure; the caller caches)."""
+    """The comparison features of one report (pure; the caller caches).
+
+    A report's sets do not depend on word order, so each distinct token is looked up once
+    (``_Vocabulary``, kept across reports); only phrases and the English
+    capital-after-a-full-stop rule look at the tokens in order.
+    """
     lex = lex or load_lexicon()
     title = html.unescape(title or "")
     text = html.unescape(text or "")
+    vocab = _vocabulary(lex)
+    known = vocab.tokens
     concepts: set[str] = set()
     names: set[str] = set()
     caps: set[str] = set()
-    stems: set[str] = set()
-    title_stems: set[str] = set()
     title_names: set[str] = set()
     title_caps: set[str] = set()
     title_terms: set[str] = set()
-    grams: set[str] = set()
+    all_content: set[str] = set()  # content words (stems, grams) of title and text
+    title_content: set[str] = set()
+    head = ""
     for part, is_title in ((title, True), (text, False)):
-        part = _unabbreviate(part)
-        toks = [(m.group(0), _norm_token(m.group(0)), m.start()) for m in _TOKEN_RE.finditer(part)]
+        pieces = _SPLIT_RE.split(_unabbreviate(part))  # between, token, between, ..., between
+        toks = pieces[1::2]
+        distinct = set(toks)
+        vocab.learn(distinct.difference(known), lex)  # (in C: a set less a dict's keys)
+        if is_title:
+            head = f" {' '.join([known[t].norm for t in toks])} "
         covered: set[int] = set()
-        i = 0
-        while i < len(toks):  # phrases first, longest match
-            if toks[i][1] not in lex.phrase_starts:
-                i += 1
-                continue
-            for n in range(min(lex.max_phrase, len(toks) - i), 1, -1):
-                key = tuple(t[1] for t in toks[i:i + n])
-                cids = lex.phrases.get(key)
-                if cids:
-                    concepts.update(cids)
-                    if is_title:
-                        title_names.update(c for c in cids if c.startswith("e:"))
-                        title_terms.update(c for c in cids if c in lex.subjects)
-                    covered.update(range(i, i + n))
-                    i += n - 1
-                    break
-            i += 1
-        for idx, (orig, norm, pos) in enumerate(toks):
-            if idx in covered or not norm or norm.isdigit():
-                continue
-            cids = lex.token_concepts(norm)
-            if cids:
+        if not vocab.starts.isdisjoint(distinct):  # phrases first, longest match
+            for start, end, cids in _phrases(toks, vocab, lex):
                 concepts.update(cids)
                 if is_title:
                     title_names.update(c for c in cids if c.startswith("e:"))
-                    if any(c in lex.subjects for c in cids):
-                        # and its stem, for the forms the lexicon lacks ("Journalist")
-                        title_terms.update(c for c in cids if c in lex.subjects)
-                        title_terms.add(_stem(norm))
-                continue
-            if norm in lex.stopwords or len(norm) < 2:
-                continue
-            if norm in lex.magnitudes or norm in lex.number_words:
-                continue
-            if len(norm) >= 3 and not any(ch.isdigit() for ch in norm):
-                st = _stem(norm)
-                stems.add(st)
+                    title_terms.update(c for c in cids if c in lex.subjects)
+                covered.update(range(start, end))
+            if covered:  # a token counts where it stands outside a phrase
+                distinct = {t for k, t in enumerate(toks) if k not in covered}
+        content = distinct & vocab.content  # (set operations in C: most words need no more)
+        all_content |= content
+        if is_title:
+            title_content = content
+        maybe_names: dict[str, str] = {}  # capitalised English words: names unless sentence-initial
+        for t in distinct & vocab.special:
+            norm, cids, entities, subjects, _, _, forms, upper_inside = known[t]
+            if cids:
+                concepts.update(cids)
                 if is_title:
-                    title_stems.add(st)
-                padded = f" {norm} "
-                grams.update(padded[k:k + 5] for k in range(max(1, len(padded) - 4)))
-            upper_inside = any(c.isupper() for c in orig[1:])
-            if orig[0].isupper() or upper_inside:
-                caps.add(norm)
-                if len(norm) > 4 and norm.endswith("s"):
-                    caps.add(norm[:-1])  # "Apples Foto-Scan", "iPhones"
-                if upper_inside or (lang == "en" and not is_title and not _is_initial(part, pos)):
-                    names.add(norm)
-                if is_title and len(norm) >= 3:
-                    title_caps.add(norm)
+                    title_names.update(entities)
+                    title_terms.update(subjects)
+                continue
+            caps.update(forms)
+            if upper_inside:
+                names.add(norm)
+            elif lang == "en" and not is_title:
+                maybe_names[t] = norm
+            if is_title and len(norm) >= 3:
+                title_caps.add(norm)
+        if maybe_names:  # a name if it stands once where no sentence starts
+            for k, t in enumerate(toks):
+                if (t in maybe_names and k not in covered
+                        and not _starts_sentence(pieces[2 * k], k == 0)):
+                    names.add(maybe_names.pop(t))
+                    if not maybe_names:
+                        break
     nums, years = _number_keys(title + " .\n" + text, lex)
-    head = f" {' '.join(_norm_token(t) for t in _split(title))} "
     explainer = any(e in head for e in lex.explainers)
     # A headline word is a name if it is one in the text (English headlines capitalise every
     # word; German ones every noun) or is written like one (TikTok, CNIL).
     title_names |= {n for n in title_caps if n in names}
+    title_stems = set(map(vocab.stems.__getitem__, title_content))
     return Features(
         lang=lang,
         when=when,
@@ -392,10 +602,10 @@ def features(
         caps=frozenset(caps),
         numbers=frozenset(nums),
         years=frozenset(years),
-        stems=frozenset(stems),
+        stems=frozenset(map(vocab.stems.__getitem__, all_content)),
         title_stems=frozenset(title_stems),
         title_names=frozenset(title_names),
-        grams=frozenset(grams),
+        grams=frozenset().union(*map(vocab.grams.__getitem__, all_content)),
         title_caps=frozenset(title_caps),
         # names have their own evidence; a name's stem is not a second, headline one
         # and an explainer's own words ("what we know") say nothing about the event

@@ -329,3 +329,73 @@ def test_explainer_joins_news_through_a_shared_headline_subject() -> None:
         source="FT", days=1, topics=("breaches",),
     )
     assert len(merge_stories([news, second])) == 2
+
+
+# Features of one report. The values below are what the word-by-word implementation gave
+# before the token cache (``_Vocabulary``) and the fast paths came in.
+
+CLEARVIEW = ("Regulator questions Clearview",
+             'Officials criticised the plan on Monday. "Apple will appeal," she said. '
+             "Privacy groups said Clearview broke the law.")
+
+
+def test_capitalised_english_word_is_a_name_unless_it_starts_a_sentence() -> None:
+    en = features(*CLEARVIEW, "en", T0)
+    assert en.names == {"clearview"}  # "Officials" and "Apple" (after a quote) start sentences
+    assert en.caps == {"apple", "clearview", "official", "officials"}
+    assert en.title_names == {"clearview"}
+    assert features(*CLEARVIEW, "de", T0).names == frozenset()  # German capitalises every noun
+
+
+def test_a_lexicon_phrase_takes_its_words() -> None:
+    f = features("", "The data protection authority fined the firm.", "en", T0)
+    assert f.concepts == {"t:data-protection-authority", "t:fine"}
+    assert f.stems == frozenset()  # one concept, not the words "data", "protection", "authority"
+
+
+def test_number_words_and_amounts() -> None:
+    en = features("", "Hackers stole data of nine million users, half a million of them in the U.S.",
+                  "en", T0)
+    # "a million" within "half a million" counts too, as it always has
+    assert en.numbers == {"#9e+06", "#5e+05", "#1e+06"}
+    assert "p:usa" in en.concepts
+    de = features("", "Ein Bußgeld über NEUN\u00a0MILLIONEN Euro; US$ 5 million; version 2.5 million; "
+                  "nine-million", "de", T0)
+    assert de.numbers == {"#9e+06", "#5e+06", "#2.5e+06"}  # "nine-million": no space, no amount
+
+
+def test_explainer_headline_and_names_written_like_names() -> None:
+    f = features("What it means: iPhones and the CNIL", "", "en", T0)
+    assert f.explainer
+    assert f.title_names == {"e:cnil", "iphones"}
+    assert f.caps == {"iphone", "iphones"}
+
+
+def test_features_do_not_depend_on_what_the_token_cache_holds(monkeypatch: pytest.MonkeyPatch) -> None:
+    from newsletter import cluster
+
+    reports = [(t.article.title, t.article.text, t.article.language or "en")
+               for t in (FINE_EN_1, FINE_EN_2, FINE_DE)] + [(*CLEARVIEW, "en"), (*CLEARVIEW, "de")]
+    lex = load_lexicon()
+    cluster._VOCABULARIES.clear()
+    fresh = [features(title, text, lang, T0, lex) for title, text, lang in reports]
+    warm = [features(title, text, lang, T0, lex) for title, text, lang in reversed(reports)][::-1]
+    monkeypatch.setattr(cluster._Vocabulary, "MAX_TOKENS", 5)  # starts afresh every report
+    small = [features(title, text, lang, T0, lex) for title, text, lang in reports]
+    assert fresh == warm == small
+
+
+def test_fold_is_nfkd_without_combining_marks() -> None:
+    import unicodedata
+
+    from newsletter.cluster import _fold
+
+    def reference(text: str) -> str:
+        decomposed = unicodedata.normalize("NFKD", text.casefold())
+        return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+    samples = ["Bußgeld", "BUSSGELD", "Datenschutzbehörde", "Cafe\u0301", "ﬁne ＭＩＯ", "İstanbul",
+               "„Zitat“ – Ärger", "lone \ud800 surrogate", "ǅ", "क़ानून", "שָׁלוֹם", "Ⅻ ½ ²"]
+    for text in samples:
+        assert _fold(text) == reference(text), text
+    assert _fold("Bußgeld") == _fold("BUSSGELD") == "bussgeld"
