@@ -156,13 +156,14 @@ class TagAnnotator:
     def adopt(self, notes: dict[str, Any]) -> dict[str, Any]:
         """Merge features arrive with their own copies of the character 5-grams (a third
         of a cold build's peak memory): one shared string per distinct gram instead."""
-        from dataclasses import replace
         from sys import intern
+
+        from .cluster import PackedFeatures
 
         feats = notes.get("features")
         if feats:
-            notes["features"] = {k: replace(f, grams=frozenset(map(intern, f.grams)))
-                                 for k, f in feats.items()}
+            notes["features"] = {k: PackedFeatures(p.features, tuple(map(intern, p.grams)))
+                                 for k, p in feats.items()}
         return notes
 
     def __call__(self, articles: Sequence[Article]) -> dict[str, Any]:
@@ -172,7 +173,7 @@ class TagAnnotator:
         here too for the reports that got a topic and carry a date: the date as the store
         gives it back (UTC, whole seconds), so the build finds them by the same key.
         """
-        from .cluster import feature_key, features, load_lexicon
+        from .cluster import PackedFeatures, feature_key, features, load_lexicon
         from .store import from_iso, to_iso
 
         tagger, watch = self._tools()
@@ -185,6 +186,6 @@ class TagAnnotator:
             when = from_iso(to_iso(a.published))
             if tr.topics and when is not None:
                 lang = (a.language or "en")[:2].lower()
-                feats[feature_key(a.title, a.text, a.language, when, tr.topics)] = features(
-                    a.title, a.text, lang, when, lex, tr.topics)
+                feats[feature_key(a.title, a.text, a.language, when, tr.topics)] = \
+                    PackedFeatures.pack(features(a.title, a.text, lang, when, lex, tr.topics))
         return {"tags": tags, "features": feats}

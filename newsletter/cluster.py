@@ -33,7 +33,7 @@ import unicodedata
 import weakref
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from importlib import resources
@@ -1042,6 +1042,28 @@ def groups_fingerprint(items: Sequence[TaggedItem], params: MergeParams) -> str:
     return h.hexdigest()
 
 
+@dataclass(frozen=True)
+class PackedFeatures:
+    """``Features`` on their way from a parser process to the merge: the 5-grams as a
+    tuple, a third of the memory of a frozenset. A cold build holds one per relevant
+    report while the parser processes still run (its memory peak); the merge unpacks
+    them once those processes are gone."""
+
+    features: Features  # with no grams
+    grams: tuple[str, ...]
+
+    @classmethod
+    def pack(cls, f: Features) -> "PackedFeatures":
+        return cls(replace(f, grams=frozenset()), tuple(f.grams))
+
+    def unpack(self) -> Features:
+        return replace(self.features, grams=frozenset(self.grams))
+
+
+def _known_features(known: Features | PackedFeatures | None) -> Features | None:
+    return known.unpack() if isinstance(known, PackedFeatures) else known
+
+
 def merge_stories(
     items: Sequence[TaggedItem],
     *,
@@ -1049,7 +1071,7 @@ def merge_stories(
     topic_order: Sequence[str] | None = None,
     params: MergeParams | None = None,
     cache: GroupCache | None = None,
-    known: Mapping[str, Features] | None = None,
+    known: Mapping[str, Features | PackedFeatures] | None = None,
 ) -> list[Story]:
     """Group reports of one event into stories, in the order their first report came in.
 
@@ -1070,7 +1092,8 @@ def merge_stories(
     if groups is None:
         lex = load_lexicon()
         known = known or {}
-        feats = [known.get(item_feature_key(t)) or item_features(t, lex) for t in items]
+        feats = [_known_features(known.get(item_feature_key(t))) or item_features(t, lex)
+                 for t in items]
         groups = group_indices(feats, params, lex)
         if cache is not None:
             cache.put(fp, groups)

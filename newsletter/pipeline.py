@@ -31,7 +31,7 @@ from .types import Article, Digest, DigestCounts, FeedError, Item, Rendered, Tag
 
 if TYPE_CHECKING:
     from .cache import TagCache
-    from .cluster import Features
+    from .cluster import Features, PackedFeatures
     from .tag import Tagger
 
 log = logging.getLogger(__name__)
@@ -121,7 +121,8 @@ def tag_items(items: Sequence[Item], config: Config,
 
 def _assemble(config: Config, store: Store, tagged: Sequence[TaggedItem], tagger: Tagger,
               period: Period, now: datetime, errors: Sequence[FeedError],
-              counts: DigestCounts, known: Mapping[str, Features] | None = None) -> Digest:
+              counts: DigestCounts,
+              known: Mapping[str, Features | PackedFeatures] | None = None) -> Digest:
     from .cache import GroupCache
     from .rank import RankWeights
 
@@ -214,7 +215,7 @@ def build(config: Config, *, now: datetime, out_dir: Path | None = None, offline
         tag_cache = TagCache(store, tag_fp)
         period = period_ending(now, settings.period_days, config.tz)
         early: _Early | None = None
-        known: dict[str, Features] = {}  # merge features made by the parser processes
+        known: dict[str, PackedFeatures] = {}  # merge features made by the parser processes
         if not offline and config.feeds:
             fetcher = fetcher or default_fetcher()
             if getattr(fetcher, "annotate", False) is None:

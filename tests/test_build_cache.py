@@ -154,7 +154,9 @@ def test_tags_made_in_the_parser_processes_equal_the_builds_own(config: Any, tmp
     by_key = {cluster.item_feature_key(t): t for t in plain if t.tags.topics}
     assert by_key and set(out["features"]) == set(by_key)
     for k, f in out["features"].items():
-        assert f == cluster.item_features(by_key[k])
+        # packed for the trip (grams as a tuple), the same features once unpacked
+        assert isinstance(f, cluster.PackedFeatures) and isinstance(f.grams, tuple)
+        assert f.unpack() == cluster.item_features(by_key[k])
     # adopted in the fetching process: the same features, one string per distinct gram
     import sys
 
