@@ -173,6 +173,9 @@ def _fetch_while_reading(config: Config, store: Store, now: datetime, fetcher: F
 
     sources = feed_sources(config)
     states = feed_states(store, sources)  # the store's connection stays in this thread
+    prepare = getattr(fetcher, "prepare", None)
+    if prepare is not None:  # fork the parser processes while this is the only thread
+        prepare(sources, states, now=now)
     with ThreadPoolExecutor(1, thread_name_prefix="fetch") as ex:
         fut = ex.submit(fetcher.fetch_all, sources, states, now=now)
         early: _Early | None = None

@@ -389,21 +389,48 @@ def test_parser_processes_start_only_for_a_body_to_parse(server: FeedServer,
         server.routes[f"/c{i}"] = lambda h, i=i: conditional(h, i)
     sources = [src(server, f"/c{i}") for i in range(4)]
     starts = _pool_starts(monkeypatch)
-    # no validators yet: bodies are certain, the pool is forked before the fetch threads
+    # no validators yet: bodies are certain, the pool starts before the fetch threads; this
+    # test process runs the server in a thread, so never by a fork (see the next test)
     cold = run_all(fast(parse_workers=2), sources)
-    assert starts == [False] and all(len(r.articles) == 3 for r in cold)
+    assert starts == [True] and all(len(r.articles) == 3 for r in cold)
     # every feed has validators and answers 304: no parser process at all
     known = {r.source.url: FeedState(etag=r.etag) for r in cold}
     warm = run_all(fast(parse_workers=2), sources, known)
-    assert starts == [False] and all(r.not_modified and r.error is None for r in warm)
+    assert starts == [True] and all(r.not_modified and r.error is None for r in warm)
     # validators, yet the server sends bodies: the pool starts when the first arrives,
     # from a fetch thread (a forkserver pool), and parses exactly as inline parsing does
     stale = {u: FeedState(etag='"old"') for u in known}
     procs = run_all(fast(parse_workers=2), sources, stale)
     inline = run_all(fast(parse_workers=0), sources, stale)
-    assert starts == [False, True]
+    assert starts == [True, True]
     assert [r.articles for r in procs] == [r.articles for r in inline]
     assert all(r.error is None and len(r.articles) == 3 for r in procs)
+
+
+def test_parsers_are_forked_only_while_the_process_has_one_thread(
+        server: FeedServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fork copies every lock as it is; one held by another thread then stays held in the
+    child for good (a build hung so: the main thread was compiling the tagger's tables
+    under a lock as the fetch thread forked). ``prepare`` forks from the caller's thread
+    before it starts others, and ``fetch_all`` then uses those processes."""
+    server.routes["/p"] = lambda h: send(h, 200, simple_feed(2, "P"), headers={"ETag": '"p"'})
+    sources = [src(server, "/p")]
+    starts = _pool_starts(monkeypatch)
+    fetcher = fast(parse_workers=2)
+    fetcher.prepare(sources, {u.url: FeedState(etag='"p"') for u in sources})
+    assert starts == []  # validators everywhere: a body is not certain, nothing started
+    alone = {"threads": 1}
+    monkeypatch.setattr(fetch_mod.threading, "active_count", lambda: alone["threads"])
+    fetcher.prepare(sources)
+    assert starts == [False]  # one thread: forked
+    alone["threads"] = 3
+    [r] = run_all(fetcher, sources)
+    assert starts == [False] and r.error is None and len(r.articles) == 2  # used, not a second
+    other = fast(parse_workers=2)
+    other.prepare(sources)
+    assert starts == [False, True]  # other threads running: from the forkserver
+    [r] = run_all(other, sources)  # used, then shut down with the fetch
+    assert r.error is None and starts == [False, True]
 
 
 def test_connection_refused_is_one_feed_error(server: FeedServer) -> None:

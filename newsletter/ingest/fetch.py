@@ -291,10 +291,10 @@ _PRELOAD = ["feedparser", "newsletter.ingest.feeds", "newsletter.cache", "newsle
 def _parse_pool(workers: int, *, threads_running: bool) -> Any:
     """A process pool for parsing.
 
-    On Linux, before any fetch thread exists, the workers are forked (cheap: they
-    inherit the imported modules; ``fetch_all`` submits from the calling thread before
-    it starts its own threads, and Python 3.11 forks every worker of a ``fork`` pool at
-    that first submission). Once fetch threads run, forking would copy a threaded
+    On Linux, while the process has one thread, the workers are forked (cheap: they
+    inherit the imported modules; ``fetch_all`` or ``HttpFetcher.prepare`` submits before
+    any fetch thread starts, and Python 3.11 forks every worker of a ``fork`` pool at
+    that first submission). Once any other thread runs, forking would copy a threaded
     process (a lock held by another thread stays held in the child), so the workers
     come from a ``forkserver``: a fresh interpreter started with fork+exec (safe from
     any thread) that imports the parser stack once (``_PRELOAD``) and forks each
@@ -335,8 +335,9 @@ class _LazyPool:
         self._lock = threading.Lock()
 
     def start(self) -> None:
-        """Before the fetch threads exist: a forked pool."""
-        self.get(threads_running=False)
+        """Before the fetch threads exist: a forked pool if this is the process's only
+        thread, else one from the forkserver (see ``_parse_pool``)."""
+        self.get(threads_running=threading.active_count() > 1)
 
     def get(self, *, threads_running: bool = True) -> Any:
         """The pool, started on first use; None when processes cannot be had."""
@@ -474,6 +475,7 @@ class HttpFetcher:
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.honour_retry_after = honour_retry_after  # False: `feeds check --force`
         self.annotate = annotate  # run on each feed's articles where it is parsed
+        self._prepared: _LazyPool | None = None  # parser processes started by ``prepare``
 
     # The public entry point ------------------------------------------------------------
 
@@ -484,21 +486,13 @@ class HttpFetcher:
         import httpx
 
         now = now or self.clock()
-        states = states or {}
-        results: list[FeedResult | None] = [None] * len(sources)
-        jobs: list[_Job] = []
-        for i, src in enumerate(sources):
-            st = states.get(src.url) or FeedState()
-            if self.honour_retry_after and st.retry_after and st.retry_after > now:
-                results[i] = FeedResult(src, skipped=True, retry_after=st.retry_after,
-                                        etag=st.etag, last_modified=st.last_modified)
-                continue
-            jobs.append(_Job(i, src, st, st.moved_to or src.url))
-
+        results, jobs = self._jobs(sources, states or {}, now)
         lim = self.limits
-        lazy = _LazyPool(lim.parse_workers, self.annotate) if lim.parse_workers > 0 else None
-        if lazy is not None and any(not conditional_headers(j.state) for j in jobs):
-            lazy.start()  # a feed without validators gets a body: fork now (see _parse_pool)
+        lazy, self._prepared = self._prepared, None
+        if lazy is None and lim.parse_workers > 0:
+            lazy = _LazyPool(lim.parse_workers, self.annotate)
+            if any(not conditional_headers(j.state) for j in jobs):
+                lazy.start()  # a feed without validators gets a body: start now (see _parse_pool)
         if self.progress:
             self.progress.start(len(sources))
             for r0 in results:
@@ -584,7 +578,44 @@ class HttpFetcher:
         return [r if r is not None else FeedResult(src, error="internal error: not fetched")
                 for r, src in zip(results, sources)]
 
+    def prepare(self, sources: Sequence[FeedSource],
+                states: Mapping[str, FeedState] | None = None, *,
+                now: datetime | None = None) -> None:
+        """Start the parser processes now, from the calling thread, if ``fetch_all`` of these
+        sources will need them; for a caller about to run ``fetch_all`` in another thread
+        while its own thread works on.
+
+        Forking is safe only while the process has one thread: a lock another thread
+        holds at that moment stays held in the child for good (a build hung when the
+        main thread was compiling the tagger's tables, lazily and under a lock, just as
+        the fetch thread forked the parsers). So ``fetch_all`` forks only when it runs
+        alone; otherwise its parsers come from the forkserver, which costs a fresh
+        interpreter: this method keeps the cheap fork for such callers.
+        """
+        lim = self.limits
+        if lim.parse_workers <= 0 or self._prepared is not None:
+            return
+        _, jobs = self._jobs(sources, states or {}, now or self.clock())
+        if any(not conditional_headers(j.state) for j in jobs):
+            pool = _LazyPool(lim.parse_workers, self.annotate)
+            pool.start()
+            self._prepared = pool
+
     # Pieces ----------------------------------------------------------------------------
+
+    def _jobs(self, sources: Sequence[FeedSource], states: Mapping[str, FeedState],
+              now: datetime) -> tuple[list[FeedResult | None], list[_Job]]:
+        """The feeds to fetch, and a result already for those not due yet (Retry-After)."""
+        results: list[FeedResult | None] = [None] * len(sources)
+        jobs: list[_Job] = []
+        for i, src in enumerate(sources):
+            st = states.get(src.url) or FeedState()
+            if self.honour_retry_after and st.retry_after and st.retry_after > now:
+                results[i] = FeedResult(src, skipped=True, retry_after=st.retry_after,
+                                        etag=st.etag, last_modified=st.last_modified)
+                continue
+            jobs.append(_Job(i, src, st, st.moved_to or src.url))
+        return results, jobs
 
     def _advance(self, r: FeedResult) -> None:
         if self.progress:
