@@ -167,8 +167,6 @@ def _fetch_while_reading(config: Config, store: Store, now: datetime, fetcher: F
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from .cache import GroupCache
-    from .cluster import MergeParams, groups_fingerprint
     from .health import feed_states
 
     sources = feed_sources(config)
@@ -180,6 +178,10 @@ def _fetch_while_reading(config: Config, store: Store, now: datetime, fetcher: F
         fut = ex.submit(fetcher.fetch_all, sources, states, now=now)
         early: _Early | None = None
         try:
+            # imported here, not before the fetch starts: the fetch threads wait on the network
+            from .cache import GroupCache
+            from .cluster import MergeParams, groups_fingerprint
+
             items = select_items(store.items_for_issue(period.issue, now), period,
                                  config.settings.max_age_days)
             if items:

@@ -13,11 +13,6 @@ def tagger() -> Tagger:
     return Tagger.load()
 
 
-def _check(tagger: Tagger, topic: str, title: str, text: str, must: bool) -> None:
-    got = tagger.tag(title, text).topics
-    assert (topic in got) is must, (topic, title or text, got)
-
-
 # Weak enforcement words (investigation, complaint, lawsuit) next to a named party need a
 # privacy subject named as such: "data" alone is every company's incident report.
 ENFORCEMENT_SUBJECT = [
@@ -31,11 +26,6 @@ ENFORCEMENT_SUBJECT = [
      "Gegen den Konzern läuft eine Untersuchung wegen möglicher Verstöße gegen den Datenschutz.", True),
 ]
 
-
-@pytest.mark.parametrize("topic,title,text,must", ENFORCEMENT_SUBJECT)
-def test_enforcement_needs_a_privacy_subject(tagger: Tagger, topic: str, title: str, text: str,
-                                             must: bool) -> None:
-    _check(tagger, topic, title, text, must)
 
 
 # A ban of a named app or service is privacy news by itself; a ban of a device or generic
@@ -55,11 +45,6 @@ BANS_REASON = [
 ]
 
 
-@pytest.mark.parametrize("topic,title,text,must", BANS_REASON)
-def test_device_bans_need_a_reason(tagger: Tagger, topic: str, title: str, text: str,
-                                   must: bool) -> None:
-    _check(tagger, topic, title, text, must)
-
 
 # German verbs bracket their object ("legt einen Entwurf vor"): the noun inside a gap
 # term's gap is not the verb, so each can be the other's context.
@@ -69,11 +54,6 @@ GAP_CONTEXT = [
     ("legislation", "Minister legt Haushaltsentwurf für Straßenbau vor", "", False),
 ]
 
-
-@pytest.mark.parametrize("topic,title,text,must", GAP_CONTEXT)
-def test_context_inside_a_gap(tagger: Tagger, topic: str, title: str, text: str,
-                              must: bool) -> None:
-    _check(tagger, topic, title, text, must)
 
 
 # A rule taking effect is legislation when the subject set before it is privacy, named as
@@ -89,11 +69,6 @@ IN_FORCE_SUBJECT = [
      "Die neuen Regeln treten am Montag in Kraft.", True),
 ]
 
-
-@pytest.mark.parametrize("topic,title,text,must", IN_FORCE_SUBJECT)
-def test_rules_in_force_need_a_privacy_subject(tagger: Tagger, topic: str, title: str, text: str,
-                                               must: bool) -> None:
-    _check(tagger, topic, title, text, must)
 
 
 # A veto in the lead binds a headline cue only when the cue takes context from the lead:
@@ -113,11 +88,6 @@ LEAD_VETO = [
      "Das Unternehmen entfernte die Konten wegen Verstößen gegen die Regeln.", False),
 ]
 
-
-@pytest.mark.parametrize("topic,title,text,must", LEAD_VETO)
-def test_lead_vetoes_bind_only_lead_context(tagger: Tagger, topic: str, title: str, text: str,
-                                            must: bool) -> None:
-    _check(tagger, topic, title, text, must)
 
 
 # Data access in its verb families, EN and DE, with their inflections: handing over
@@ -154,11 +124,6 @@ DATA_ACCESS_FAMILIES = [
 ]
 
 
-@pytest.mark.parametrize("topic,title,text,must", DATA_ACCESS_FAMILIES)
-def test_data_access_verb_families(tagger: Tagger, topic: str, title: str, text: str,
-                                   must: bool) -> None:
-    _check(tagger, topic, title, text, must)
-
 
 # Bans in their verb families: shut down, block access, cut off, suspend, pull from the
 # stores, off limits, abschalten, sperren, aus dem App Store, darf nicht mehr. A state, a
@@ -192,11 +157,6 @@ BANS_FAMILIES = [
 ]
 
 
-@pytest.mark.parametrize("topic,title,text,must", BANS_FAMILIES)
-def test_bans_verb_families(tagger: Tagger, topic: str, title: str, text: str,
-                            must: bool) -> None:
-    _check(tagger, topic, title, text, must)
-
 
 # Tracking in its families: loyalty cards and personalised prices, browsing data, profiles
 # built for ads, data passed on to advertisers with German separable verbs (gibt ... weiter).
@@ -215,6 +175,17 @@ TRACKING_FAMILIES = [
 ]
 
 
-@pytest.mark.parametrize("topic,title,text,must", TRACKING_FAMILIES)
-def test_tracking_families(tagger: Tagger, topic: str, title: str, text: str, must: bool) -> None:
-    _check(tagger, topic, title, text, must)
+MECHANISMS = {
+    "enforcement-subject": ENFORCEMENT_SUBJECT, "device-bans-reason": BANS_REASON,
+    "gap-context": GAP_CONTEXT, "in-force-subject": IN_FORCE_SUBJECT, "lead-veto": LEAD_VETO,
+    "data-access-families": DATA_ACCESS_FAMILIES, "bans-families": BANS_FAMILIES,
+    "tracking-families": TRACKING_FAMILIES,
+}
+
+
+@pytest.mark.parametrize("topic,title,text,must", [
+    pytest.param(*case, id=f"{name}-{n}")
+    for name, cases in MECHANISMS.items() for n, case in enumerate(cases)])
+def test_mechanism(tagger: Tagger, topic: str, title: str, text: str, must: bool) -> None:
+    got = tagger.tag(title, text).topics
+    assert (topic in got) is must, (topic, title or text, got)
