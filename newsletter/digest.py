@@ -76,12 +76,22 @@ def assemble(
         by_topic.setdefault(main_topic(s, topic_order), []).append(s)
     sections = tuple(Section(topic=t, label=topic_labels.get(t, t), stories=tuple(by_topic[t]))
                      for t in topic_order if t in by_topic)
-    counts = dataclasses.replace(
-        counts, candidates=len(tagged), tagged=len(relevant),
-        untagged=len(tagged) - len(relevant), stories=len(ranked),
-        feeds_failed=len(feed_errors))
-    return Digest(
+    digest = Digest(
         issue=period.issue, title=settings.title, period_start=period.start,
         period_end=period.end, generated_at=now, alerts=alerts, top=top, sections=sections,
-        overflow=tuple(overflow), feed_errors=tuple(feed_errors), counts=counts,
-        intro_markdown=intro_markdown, topic_labels=dict(topic_labels))
+        overflow=tuple(overflow), feed_errors=(), intro_markdown=intro_markdown,
+        topic_labels=dict(topic_labels),
+        counts=DigestCounts(candidates=len(tagged), tagged=len(relevant),
+                            untagged=len(tagged) - len(relevant), stories=len(ranked)))
+    return with_run(digest, feed_errors=feed_errors, counts=counts)
+
+
+def with_run(digest: Digest, *, feed_errors: Sequence[FeedError], counts: DigestCounts) -> Digest:
+    """The digest with one run's feed errors and ingest counts (items seen and new, feeds).
+
+    Apart from these, a digest depends only on the items: a build that assembled the issue
+    while the feeds were still being fetched completes it here once their results are in.
+    """
+    return dataclasses.replace(digest, feed_errors=tuple(feed_errors), counts=dataclasses.replace(
+        digest.counts, items_seen=counts.items_seen, items_new=counts.items_new,
+        feeds_total=counts.feeds_total, feeds_failed=len(feed_errors)))

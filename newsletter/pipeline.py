@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 from .config import Config
-from .digest import DigestSettings, assemble
+from .digest import DigestSettings, assemble, with_run
 from .ingest.feeds import FeedSource
 from .ingest.fetch import Fetcher, FeedResult, FetchProgress
 from .ingest.seeds import read_seeds
@@ -270,9 +270,7 @@ def build(config: Config, *, now: datetime, out_dir: Path | None = None, offline
                               feeds_total=0 if offline else len(config.feeds))
         if early is not None and early.digest is not None:
             # assemble() with these inputs: only the feed errors and the counts differ
-            digest = replace(early.digest, feed_errors=tuple(errors), counts=replace(
-                early.digest.counts, items_seen=counts.items_seen, items_new=counts.items_new,
-                feeds_total=counts.feeds_total, feeds_failed=len(errors)))
+            digest = with_run(early.digest, feed_errors=errors, counts=counts)
         else:
             digest = _assemble(config, store, tagged, tagger, period, now, errors, counts, known)
         known.clear()
