@@ -175,11 +175,50 @@ TRACKING_FAMILIES = [
 ]
 
 
+# A passing mention in a clause does not count (contract): a relative clause after a comma
+# (", which ...", ", der ...", ", deren ...") or a parenthesis only describes someone in passing.
+# German d-words open a clause only before a lower-case word: ", die Datenschutzbehörde habe
+# ..." is reported speech. Data access keeps clauses: ", where authorities can demand it" is
+# the story.
+ASIDES = [
+    ("enforcement", "Software maker opens office in Dublin",
+     "The company, which was fined by the data protection authority last year, will hire 200 engineers.",
+     False),
+    ("enforcement", "Software maker opens office in Dublin",
+     "The data protection authority fined the company last year.", True),
+    ("enforcement", "Softwarefirma eröffnet Büro in Dublin",
+     "Der Konzern, der im vergangenen Jahr von der Datenschutzbehörde mit einem Bußgeld belegt wurde, "
+     "stellt 200 Leute ein.", False),
+    ("enforcement", "Softwarefirma eröffnet Büro in Dublin",
+     "Ein Sprecher sagte, die Datenschutzbehörde habe ein Bußgeld gegen den Konzern verhängt.", True),
+    ("enforcement", "Retailer reports higher sales",
+     "The chain (fined by the data protection authority in 2021) sold more than expected.", False),
+    ("enforcement", "Händler meldet mehr Umsatz",
+     "Die Kette (2021 von der Datenschutzbehörde mit einem Bußgeld belegt) verkaufte mehr als erwartet.",
+     False),
+    ("breaches", "Bakery chain expands to Austria",
+     "The chain, whose customer data was stolen by hackers in spring, opens ten shops.", False),
+    ("breaches", "Bäckereikette expandiert nach Österreich",
+     "Die Kette, deren Kundendaten im Frühjahr von Hackern gestohlen wurden, eröffnet zehn Filialen.",
+     False),
+    ("breaches", "Bäckereikette expandiert nach Österreich",
+     "Im Frühjahr hatten Hacker Kundendaten der Kette gestohlen.", True),
+    ("legislation", "Bakery chain expands to Austria",
+     "The chain, which had lobbied against the privacy bill that parliament passed in May, opens ten shops.",
+     False),
+    ("legislation", "Bakery chain expands to Austria", "Parliament passed the privacy bill in May.", True),
+    ("data-access", "App sends chats abroad",
+     "The app stores chats on servers in China, where authorities can demand access to them.", True),
+    ("data-access", "App schickt Chats ins Ausland",
+     "Die App speichert Chats auf Servern in China, wo Behörden Zugriff darauf verlangen können.", True),
+]
+
+
 MECHANISMS = {
     "enforcement-subject": ENFORCEMENT_SUBJECT, "device-bans-reason": BANS_REASON,
     "gap-context": GAP_CONTEXT, "in-force-subject": IN_FORCE_SUBJECT, "lead-veto": LEAD_VETO,
     "data-access-families": DATA_ACCESS_FAMILIES, "bans-families": BANS_FAMILIES,
-    "tracking-families": TRACKING_FAMILIES,
+    "tracking-families": TRACKING_FAMILIES, "asides": ASIDES,
 }
 
 
