@@ -214,11 +214,36 @@ ASIDES = [
 ]
 
 
+# Clauses of time, condition, concession or comparison (", unless ...", ", bis ...", ", wenn
+# ...", ", während ...", ", as ...") are circumstances, not the news; the cause of the news
+# (", after hackers stole ...") is part of it.
+CIRCUMSTANCE_CLAUSES = [
+    ("legislation", "Bakery chain expands to Austria",
+     "The chain will open ten more shops in spring, unless parliament passes the privacy bill first.",
+     False),
+    ("legislation", "Bäckereikette expandiert nach Österreich",
+     "Die Kette will im Frühjahr zehn Filialen eröffnen, wenn das Parlament das neue "
+     "Datenschutzgesetz beschlossen hat.", False),
+    ("legislation", "Bäckereikette expandiert nach Österreich",
+     "Das Parlament hat das neue Datenschutzgesetz beschlossen.", True),
+    ("enforcement", "Retailer reports higher sales",
+     "Sales rose by a tenth, as the data protection authority fined a rival chain.", False),
+    ("enforcement", "Händler meldet mehr Umsatz",
+     "Der Umsatz stieg, während die Datenschutzbehörde ein Bußgeld gegen eine Konkurrenzkette verhängte.",
+     False),
+    ("enforcement", "Händler meldet mehr Umsatz",
+     "Die Datenschutzbehörde verhängte ein Bußgeld gegen eine Konkurrenzkette.", True),
+    ("breaches", "Retailer reports higher sales",
+     "Sales rose by a tenth, after hackers stole the rival chain's customer data.", True),
+]
+
+
 MECHANISMS = {
     "enforcement-subject": ENFORCEMENT_SUBJECT, "device-bans-reason": BANS_REASON,
     "gap-context": GAP_CONTEXT, "in-force-subject": IN_FORCE_SUBJECT, "lead-veto": LEAD_VETO,
     "data-access-families": DATA_ACCESS_FAMILIES, "bans-families": BANS_FAMILIES,
     "tracking-families": TRACKING_FAMILIES, "asides": ASIDES,
+    "circumstance-clauses": CIRCUMSTANCE_CLAUSES,
 }
 
 
