@@ -238,12 +238,30 @@ CIRCUMSTANCE_CLAUSES = [
 ]
 
 
+# Data sent somewhere is data localisation when the place is where it goes: a country by
+# name, or servers of a nationality. The people's nationality is whose data, not where.
+TRANSFER_PLACE = [
+    ("data-localization", "Fitness app under fire",
+     "The app sends American users' heart-rate data to its parent company every night.", False),
+    ("data-localization", "Fitness app under fire",
+     "The app sends users' heart-rate data to servers in China every night.", True),
+    ("data-localization", "Fitness app under fire",
+     "The app sends users' heart-rate data to Chinese servers every night.", True),
+    ("data-localization", "Kritik an Fitness-App",
+     "Die App übermittelt jede Nacht Pulsdaten deutscher Nutzer an den Mutterkonzern.", False),
+    ("data-localization", "Kritik an Fitness-App",
+     "Die App übermittelt jede Nacht Pulsdaten der Nutzer nach China.", True),
+    ("data-localization", "Kritik an Fitness-App",
+     "Die App übermittelt jede Nacht Pulsdaten der Nutzer an chinesische Server.", True),
+]
+
+
 MECHANISMS = {
     "enforcement-subject": ENFORCEMENT_SUBJECT, "device-bans-reason": BANS_REASON,
     "gap-context": GAP_CONTEXT, "in-force-subject": IN_FORCE_SUBJECT, "lead-veto": LEAD_VETO,
     "data-access-families": DATA_ACCESS_FAMILIES, "bans-families": BANS_FAMILIES,
     "tracking-families": TRACKING_FAMILIES, "asides": ASIDES,
-    "circumstance-clauses": CIRCUMSTANCE_CLAUSES,
+    "circumstance-clauses": CIRCUMSTANCE_CLAUSES, "transfer-place": TRANSFER_PLACE,
 }
 
 
