@@ -253,6 +253,14 @@ TRANSFER_PLACE = [
      "Die App übermittelt jede Nacht Pulsdaten der Nutzer nach China.", True),
     ("data-localization", "Kritik an Fitness-App",
      "Die App übermittelt jede Nacht Pulsdaten der Nutzer an chinesische Server.", True),
+    # the country must stand next to the verb: far off, it is who speaks or acts
+    ("data-localization", "Fitness app under fire",
+     "Officials in China said on Tuesday that the company's popular app regularly sends users' "
+     "location data to advertisers.", False),
+    ("data-localization", "Fitness app under fire", "The app sends users' location data to China.", True),
+    ("data-localization", "Kritik an Fitness-App",
+     "In China sagte ein Sprecher am Dienstag, die beliebte App des Unternehmens übermittle "
+     "Standortdaten der Nutzer an Werbepartner.", False),
 ]
 
 
