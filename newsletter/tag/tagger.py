@@ -6,6 +6,8 @@ a cue (trigger term plus required context in the same sentence, minus vetoes) ad
 its weight to its topic's sentence score. A topic is tagged when one sentence
 reaches ``sentence_threshold`` (headline scores are multiplied by
 ``headline_weight``), or when the sentences together reach ``document_threshold``.
+A trigger in an aside (a relative or circumstance clause after a comma, a parenthesis)
+counts its topic's ``aside_weight``: "a passing mention in a clause does not count".
 Every number comes from the taxonomy data file.
 """
 
