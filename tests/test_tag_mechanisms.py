@@ -175,101 +175,11 @@ TRACKING_FAMILIES = [
 ]
 
 
-# A passing mention in a clause does not count (contract): a relative clause after a comma
-# (", which ...", ", der ...", ", deren ...") or a parenthesis only describes someone in passing.
-# German d-words open a clause only before a lower-case word: ", die Datenschutzbehörde habe
-# ..." is reported speech. Data access keeps clauses: ", where authorities can demand it" is
-# the story.
-ASIDES = [
-    ("enforcement", "Software maker opens office in Dublin",
-     "The company, which was fined by the data protection authority last year, will hire 200 engineers.",
-     False),
-    ("enforcement", "Software maker opens office in Dublin",
-     "The data protection authority fined the company last year.", True),
-    ("enforcement", "Softwarefirma eröffnet Büro in Dublin",
-     "Der Konzern, der im vergangenen Jahr von der Datenschutzbehörde mit einem Bußgeld belegt wurde, "
-     "stellt 200 Leute ein.", False),
-    ("enforcement", "Softwarefirma eröffnet Büro in Dublin",
-     "Ein Sprecher sagte, die Datenschutzbehörde habe ein Bußgeld gegen den Konzern verhängt.", True),
-    ("enforcement", "Retailer reports higher sales",
-     "The chain (fined by the data protection authority in 2021) sold more than expected.", False),
-    ("enforcement", "Händler meldet mehr Umsatz",
-     "Die Kette (2021 von der Datenschutzbehörde mit einem Bußgeld belegt) verkaufte mehr als erwartet.",
-     False),
-    ("breaches", "Bakery chain expands to Austria",
-     "The chain, whose customer data was stolen by hackers in spring, opens ten shops.", False),
-    ("breaches", "Bäckereikette expandiert nach Österreich",
-     "Die Kette, deren Kundendaten im Frühjahr von Hackern gestohlen wurden, eröffnet zehn Filialen.",
-     False),
-    ("breaches", "Bäckereikette expandiert nach Österreich",
-     "Im Frühjahr hatten Hacker Kundendaten der Kette gestohlen.", True),
-    ("legislation", "Bakery chain expands to Austria",
-     "The chain, which had lobbied against the privacy bill that parliament passed in May, opens ten shops.",
-     False),
-    ("legislation", "Bakery chain expands to Austria", "Parliament passed the privacy bill in May.", True),
-    ("data-access", "App sends chats abroad",
-     "The app stores chats on servers in China, where authorities can demand access to them.", True),
-    ("data-access", "App schickt Chats ins Ausland",
-     "Die App speichert Chats auf Servern in China, wo Behörden Zugriff darauf verlangen können.", True),
-]
-
-
-# Clauses of time, condition, concession or comparison (", unless ...", ", bis ...", ", wenn
-# ...", ", während ...", ", as ...") are circumstances, not the news; the cause of the news
-# (", after hackers stole ...") is part of it.
-CIRCUMSTANCE_CLAUSES = [
-    ("legislation", "Bakery chain expands to Austria",
-     "The chain will open ten more shops in spring, unless parliament passes the privacy bill first.",
-     False),
-    ("legislation", "Bäckereikette expandiert nach Österreich",
-     "Die Kette will im Frühjahr zehn Filialen eröffnen, wenn das Parlament das neue "
-     "Datenschutzgesetz beschlossen hat.", False),
-    ("legislation", "Bäckereikette expandiert nach Österreich",
-     "Das Parlament hat das neue Datenschutzgesetz beschlossen.", True),
-    ("enforcement", "Retailer reports higher sales",
-     "Sales rose by a tenth, as the data protection authority fined a rival chain.", False),
-    ("enforcement", "Händler meldet mehr Umsatz",
-     "Der Umsatz stieg, während die Datenschutzbehörde ein Bußgeld gegen eine Konkurrenzkette verhängte.",
-     False),
-    ("enforcement", "Händler meldet mehr Umsatz",
-     "Die Datenschutzbehörde verhängte ein Bußgeld gegen eine Konkurrenzkette.", True),
-    ("breaches", "Retailer reports higher sales",
-     "Sales rose by a tenth, after hackers stole the rival chain's customer data.", True),
-]
-
-
-# Data sent somewhere is data localisation when the place is where it goes: a country by
-# name, or servers of a nationality. The people's nationality is whose data, not where.
-TRANSFER_PLACE = [
-    ("data-localization", "Fitness app under fire",
-     "The app sends American users' heart-rate data to its parent company every night.", False),
-    ("data-localization", "Fitness app under fire",
-     "The app sends users' heart-rate data to servers in China every night.", True),
-    ("data-localization", "Fitness app under fire",
-     "The app sends users' heart-rate data to Chinese servers every night.", True),
-    ("data-localization", "Kritik an Fitness-App",
-     "Die App übermittelt jede Nacht Pulsdaten deutscher Nutzer an den Mutterkonzern.", False),
-    ("data-localization", "Kritik an Fitness-App",
-     "Die App übermittelt jede Nacht Pulsdaten der Nutzer nach China.", True),
-    ("data-localization", "Kritik an Fitness-App",
-     "Die App übermittelt jede Nacht Pulsdaten der Nutzer an chinesische Server.", True),
-    # the country must stand next to the verb: far off, it is who speaks or acts
-    ("data-localization", "Fitness app under fire",
-     "Officials in China said on Tuesday that the company's popular app regularly sends users' "
-     "location data to advertisers.", False),
-    ("data-localization", "Fitness app under fire", "The app sends users' location data to China.", True),
-    ("data-localization", "Kritik an Fitness-App",
-     "In China sagte ein Sprecher am Dienstag, die beliebte App des Unternehmens übermittle "
-     "Standortdaten der Nutzer an Werbepartner.", False),
-]
-
-
 MECHANISMS = {
     "enforcement-subject": ENFORCEMENT_SUBJECT, "device-bans-reason": BANS_REASON,
     "gap-context": GAP_CONTEXT, "in-force-subject": IN_FORCE_SUBJECT, "lead-veto": LEAD_VETO,
     "data-access-families": DATA_ACCESS_FAMILIES, "bans-families": BANS_FAMILIES,
-    "tracking-families": TRACKING_FAMILIES, "asides": ASIDES,
-    "circumstance-clauses": CIRCUMSTANCE_CLAUSES, "transfer-place": TRANSFER_PLACE,
+    "tracking-families": TRACKING_FAMILIES,
 }
 
 

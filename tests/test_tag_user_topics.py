@@ -31,18 +31,6 @@ def test_new_topic_after_builtins() -> None:
     assert res.topics == ("biometrics",) and res.evidence["biometrics"] == ("Fingerabdrücke",)
 
 
-def test_user_terms_follow_their_topics_aside_rule() -> None:
-    """A term added to a topic that ignores passing mentions in clauses is ignored there too;
-    a new topic (settings' aside_weight 1.0) and topics that keep clauses count it."""
-    t = Tagger.load({"enforcement": {"add": ["Abmahnung"]}, "warnings": {"terms": ["Abmahnung"]},
-                     "tracking": {"add": ["Fingerprinting"]}})
-    main = t.tag("", "Der Händler erhielt eine Abmahnung.")
-    aside = t.tag("", "Der Händler, der eine Abmahnung erhielt, eröffnet zehn Filialen.")
-    assert "enforcement" in main.topics and "enforcement" not in aside.topics
-    assert "warnings" in aside.topics
-    assert "tracking" in t.tag("", "The shop, which uses fingerprinting, opens today.").topics
-
-
 def test_relabel_and_reweight_builtin() -> None:
     t = Tagger.load({"bans": {"label": "App bans", "weight": 3}})
     assert t.labels["bans"] == "App bans" and t.weights["bans"] == 3.0

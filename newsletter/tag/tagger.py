@@ -6,8 +6,6 @@ a cue (trigger term plus required context in the same sentence, minus vetoes) ad
 its weight to its topic's sentence score. A topic is tagged when one sentence
 reaches ``sentence_threshold`` (headline scores are multiplied by
 ``headline_weight``), or when the sentences together reach ``document_threshold``.
-A trigger in an aside (a relative or circumstance clause after a comma, a parenthesis)
-counts its topic's ``aside_weight``: "a passing mention in a clause does not count".
 Every number comes from the taxonomy data file.
 """
 
@@ -24,7 +22,7 @@ from bisect import bisect_right
 
 from .matcher import Scan, TermMatcher, split_sentences
 from .normalize import normalize_text
-from .taxonomy import Asides, Cue, Taxonomy, load_builtin, merge_user_topics
+from .taxonomy import Cue, Taxonomy, load_builtin, merge_user_topics
 
 _Match = tuple[int, int, int]  # term index, first token, last token
 
@@ -43,7 +41,6 @@ class _CCue:
     near: int  # max words between trigger and its first context list; -1: anywhere
     wide: tuple[frozenset[int], ...]  # context lists the headline or previous sentence may hold
     without_wide: frozenset[int]  # vetoes that count from the headline and previous sentence too
-    aside_weight: float  # share of its weight a trigger in an aside (relative clause) counts
 
 
 class Tagger:
@@ -77,11 +74,8 @@ class Tagger:
         cues: list[_CCue] = []
         for ti, topic in enumerate(topics):
             excluded = ids(topic.exclude)
-            aside = topic.aside_weight
-            if aside is None:
-                aside = self.settings.aside_weight
             for cue in topic.cues:
-                cues.append(self._compile(cue, ti, ids, excluded, aside))
+                cues.append(self._compile(cue, ti, ids, excluded))
         shadows = ids(taxonomy.shadows)
         matcher = TermMatcher(list(terms), taxonomy.stoplist)
         # term index -> cues it triggers, so a sentence only evaluates cues it can satisfy
@@ -109,23 +103,16 @@ class Tagger:
         return self._compiled[3]
 
     @cached_property
-    def _aside_re(self) -> re.Pattern[str] | None:
-        """Spans of passing mentions: relative and subordinate clauses after a comma,
-        background phrases, parentheses (words from the data file's ``asides:``)."""
-        return _aside_pattern(self.taxonomy.asides)
-
-    @cached_property
     def _gapped(self) -> frozenset[int]:
         """Terms with a ``~`` gap: German verbs that bracket their object ("legt ~ vor")."""
         return frozenset(i for i, t in enumerate(self._matcher.terms) if "~" in t)
 
     @staticmethod
-    def _compile(cue: Cue, ti: int, ids: Callable[..., Any], excluded: frozenset[int],
-                 aside_weight: float = 1.0) -> _CCue:
+    def _compile(cue: Cue, ti: int, ids: Callable[..., Any], excluded: frozenset[int]) -> _CCue:
         return _CCue(ti, cue.weight, ids(cue.terms), tuple(ids(w) for w in cue.with_),
                      ids(cue.without), excluded, cue.name,
                      -1 if cue.near is None else cue.near, tuple(ids(w) for w in cue.wide),
-                     ids(cue.without_wide), aside_weight)
+                     ids(cue.without_wide))
 
     @classmethod
     def load(cls, user_topics: object = None) -> "Tagger":
@@ -149,11 +136,10 @@ class Tagger:
             [] for _ in range(n_topics)]
         order = 0
         norm, head_end = _join(title, text)
-        scan, groups, aside = self._sentences(norm, head_end)
+        scan, groups = self._sentences(norm, head_end)
         for is_head, sentence_hits, around, lead in groups:
             factor = st.headline_weight if is_head else 1.0
-            for ti, (score, hits) in self._score_sentence(sentence_hits, around, lead,
-                                                          aside).items():
+            for ti, (score, hits) in self._score_sentence(sentence_hits, around, lead).items():
                 score *= factor
                 total[ti] += score
                 if score > best[ti]:
@@ -185,19 +171,17 @@ class Tagger:
         return TagResult(topics=tuple(topics), evidence=MappingProxyType(ev))
 
     def _sentences(self, norm: str, head_end: int
-                   ) -> tuple[Scan, list[tuple[bool, list[_Match], frozenset[int], list[_Match]]],
-                              frozenset[_Match]]:
+                   ) -> tuple[Scan, list[tuple[bool, list[_Match], frozenset[int], list[_Match]]]]:
         """One scan of headline and body; matches grouped by sentence, headline first.
 
         The headline is everything before ``head_end`` and counts as one sentence. Each
         sentence comes with the terms of the headline and of the sentence before it, the
         context that ``wide`` cue lists may use. The headline also comes with the lead
         (first) sentence's matches: a headline is explained by its lead ("X fined" +
-        "the data watchdog said"), so its cues may take context and vetoes from there.
-        Last, the matches that stand in an aside (``_asides``)."""
+        "the data watchdog said"), so its cues may take context and vetoes from there."""
         scan = self._matcher.scan(norm)
         if not scan.matches:
-            return scan, [], frozenset()
+            return scan, []
         bounds = [0] + [s0 for s0, _ in split_sentences(norm[head_end:]) if s0 > 0]
         bounds = [0] + [b + head_end for b in bounds] if head_end else bounds
         starts = scan.starts
@@ -212,48 +196,28 @@ class Tagger:
         no_lead: list[_Match] = []
         return scan, [(head_end > 0 and k == 1, groups[k], head | terms.get(k - 1, empty),
                        groups.get(2, no_lead) if head_end > 0 and k == 1 else no_lead)
-                      for k in sorted(groups)], self._asides(norm, scan)
-
-    def _asides(self, norm: str, scan: Scan) -> frozenset[_Match]:
-        """Matches whose first word stands in a passing mention: a clause after ", which",
-        ", deren", ", der ..." up to the next comma or the sentence end, a parenthesis."""
-        rx = self._aside_re
-        if rx is None:
-            return frozenset()
-        spans = [(m.start(), m.end()) for m in rx.finditer(norm)]
-        if not spans:
-            return frozenset()
-        lows = [a for a, _ in spans]
-        starts = scan.starts
-        out = []
-        for m in scan.matches:
-            c = starts[m[1]]
-            i = bisect_right(lows, c) - 1
-            if i >= 0 and c < spans[i][1]:
-                out.append(m)
-        return frozenset(out)
+                      for k in sorted(groups)]
 
     def debug(self, title: str, text: str) -> list[str]:
         """Which cues fired in which sentence: for tuning the data file, not for users."""
         trace = []
         norm, head_end = _join(title, text)
-        scan, groups, aside = self._sentences(norm, head_end)
+        scan, groups = self._sentences(norm, head_end)
         for is_head, hits, around, lead in groups:
             first = scan.starts[min(m[1] for m in hits)]
             trace.append(("H: " if is_head else "S: ") + norm[first:first + 70])
-            for ti, (score, found) in self._score_sentence(hits, around, lead, aside).items():
+            for ti, (score, found) in self._score_sentence(hits, around, lead).items():
                 for trig, ctx in found:
                     trace.append(f"  {self.topic_ids[ti]} {score:.1f}: "
                                  f"{self._phrase(trig, ctx, scan, norm)}")
         return trace
 
     def _score_sentence(self, matches: list[_Match], around: frozenset[int] = frozenset(),
-                        lead: list[_Match] | None = None, aside: frozenset[_Match] = frozenset()
+                        lead: list[_Match] | None = None
                         ) -> dict[int, tuple[float, list[tuple[_Match, list[_Match]]]]]:
         """Topic index -> (score, [(trigger match, context matches)]) for one sentence;
         ``around``: terms of the headline and the previous sentence (for ``wide`` lists);
-        ``lead``: matches that may serve as context and vetoes but never as triggers;
-        ``aside``: matches in passing mentions, whose triggers count the cue's ``aside_weight``."""
+        ``lead``: matches that may serve as context and vetoes but never as triggers."""
         matches = self._unshadow(matches)
         by_term: dict[int, list[_Match]] = {}
         for m in matches:
@@ -287,14 +251,6 @@ class Tagger:
                 if cue.excluded and not cue.excluded.isdisjoint(present):
                     ex = [m for tt in cue.excluded & present for m in by_term[tt]]
                     trig = [m for m in trig if not any(_overlap(m, e) for e in ex)]
-                weight = cue.weight
-                if aside and cue.aside_weight != 1.0:
-                    side = [m for m in trig if m in aside]
-                    if side:
-                        # a trigger in the main clause first; one in an aside counts less
-                        trig = [m for m in trig if m not in aside]
-                        if cue.aside_weight > 0:
-                            trig += side
                 # ``wide`` subjects come from this sentence, the headline or the one before,
                 # never from the lead: "law passed" + "parents of children" is no child law
                 if cue.wide and not all(
@@ -310,11 +266,9 @@ class Tagger:
                     hit = self._satisfied(cue, trig, by_term, present, lead_set, self._gapped)
                 if hit is None:
                     continue
-                if aside and hit[0] in aside:
-                    weight *= cue.aside_weight
                 score, hits = out.get(cue.topic, (0.0, []))
                 hits.append(hit)
-                out[cue.topic] = (score + weight, hits)
+                out[cue.topic] = (score + cue.weight, hits)
         return out
 
     def _unshadow(self, matches: list[_Match]) -> list[_Match]:
@@ -366,29 +320,6 @@ class Tagger:
         if len(phrase) > st.max_phrase_chars:
             phrase = orig[scan.starts[m[1]]:scan.ends[m[2]]]
         return _clean_phrase(phrase)
-
-
-# an aside runs to the next comma, semicolon, colon, bracket, dash or sentence end
-_ASIDE_BODY = r"(?:[^,;:()\[\]\n\u2013\u2014.!?]|[.!?](?![\"')\]]*(?:\s|$)))*"
-
-
-def _aside_pattern(asides: Asides) -> re.Pattern[str] | None:
-    """One regex for every kind of aside the data file lists, or None when it lists none."""
-
-    def words(phrases: tuple[str, ...]) -> str:
-        return "|".join(r"\s+".join(map(re.escape, p.split()))
-                        for p in sorted(phrases, key=len, reverse=True))
-
-    parts = []
-    if asides.clause:
-        parts.append(rf",\s+(?:{words(asides.clause)})\b{_ASIDE_BODY}")
-    if asides.clause_before_lower:
-        parts.append(rf",\s+(?:{words(asides.clause_before_lower)})\s+(?-i:(?=[a-zäöüß])){_ASIDE_BODY}")
-    if asides.background:
-        parts.append(rf"\b(?:{words(asides.background)})\b{_ASIDE_BODY}")
-    if asides.parentheses:
-        parts.append(r"\([^()\n]*\)")
-    return re.compile("|".join(parts), re.IGNORECASE) if parts else None
 
 
 def _join(title: str, text: str) -> tuple[str, int]:

@@ -37,9 +37,6 @@ class Settings:
     max_evidence: int = 3  # phrases kept per topic
     evidence_window: int = 6  # words between trigger and context still shown as one phrase
     max_phrase_chars: int = 60
-    # a trigger inside an aside (a relative clause, a parenthesis, background) counts this
-    # many times its weight: the contract's "passing mention in a clause does not count"
-    aside_weight: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -68,23 +65,6 @@ class Topic:
     cues: tuple[Cue, ...]
     exclude: tuple[str, ...] = ()  # user exclusions: trigger matches overlapping these are ignored
     threshold: float | None = None  # per-topic override of the sentence threshold
-    aside_weight: float | None = None  # per-topic override of settings.aside_weight
-
-
-@dataclass(frozen=True)
-class Asides:
-    """Words that open a passing mention inside a sentence (data file's ``asides:``).
-
-    ``clause``: words that, after a comma, open a relative or subordinate clause running to
-    the next comma or the sentence end (", which ...", ", nachdem ..."); ``background``:
-    phrases that open background wherever they stand ("after the ...", "seit der ...")."""
-
-    clause: tuple[str, ...] = ()
-    # German d-words are relative pronouns and articles: ", die verlangen, ..." opens a
-    # clause, ", die Daten seien ..." is reported speech; so only before a lower-case word
-    clause_before_lower: tuple[str, ...] = ()
-    background: tuple[str, ...] = ()
-    parentheses: bool = False
 
 
 @dataclass(frozen=True)
@@ -94,7 +74,6 @@ class Taxonomy:
     stoplist: tuple[str, ...] = ()  # words never matched by wildcard terms ("Kandidaten")
     shadows: tuple[str, ...] = ()  # phrases whose single words never count alone ("data protection")
     builtin_ids: tuple[str, ...] = field(default=())
-    asides: Asides = field(default_factory=Asides)
 
 
 def _flatten(items: Any, sets: Mapping[str, Any], where: str, depth: int = 0) -> tuple[str, ...]:
@@ -149,20 +128,14 @@ def load_builtin(path: Path = DATA_FILE) -> Taxonomy:
                     checked.add(term)
             cues.append(cue)
         topics.append(Topic(id=t["id"], label=t["label"], weight=float(t.get("weight", 1.0)),
-                            cues=tuple(cues), threshold=t.get("threshold"),
-                            aside_weight=t.get("aside_weight")))
+                            cues=tuple(cues), threshold=t.get("threshold")))
     ids = tuple(t.id for t in topics)
     shadows = _flatten(raw.get("shadows", []), sets, "shadows")
     for term in shadows:
         if term not in checked:
             parse_term(term)
-    raw_asides = raw.get("asides", {}) or {}
-    asides = Asides(clause=tuple(raw_asides.get("clause", ())),
-                    clause_before_lower=tuple(raw_asides.get("clause_before_lower", ())),
-                    background=tuple(raw_asides.get("background", ())),
-                    parentheses=bool(raw_asides.get("parentheses", False)))
     return Taxonomy(settings, tuple(topics), tuple(raw.get("wildcard_stoplist", [])),
-                    shadows, ids, asides)
+                    shadows, ids)
 
 
 def user_term(term: str) -> str:
