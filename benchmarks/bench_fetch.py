@@ -448,7 +448,7 @@ def main() -> None:
         server.wait(10)
 
     net = rows["network floor (16 threads)"]
-    print(f"\n| measurement | seconds | x network floor | x (network + parse floor) |")
+    print("\n| measurement | seconds | x network floor | x (network + parse floor) |")
     print("|---|---:|---:|---:|")
     for k, v in rows.items():
         if k.startswith("peak"):

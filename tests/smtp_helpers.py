@@ -11,7 +11,6 @@ import email.policy
 import ipaddress
 import socket
 import ssl
-import threading
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -237,7 +236,7 @@ def write_built_issue(config: Any, digest: Any) -> list[str]:
 def email_config(folder: Path, port: int, *, to: list[str], security: str = "none",
                  ca_file: Path | None = None, auth: bool = False, extra: str = "") -> Path:
     """A feeds.yaml with an email section pointing at the local server."""
-    smtp = [f"host: 127.0.0.1", f"port: {port}", f"security: {security}", "timeout: 10"]
+    smtp = ["host: 127.0.0.1", f"port: {port}", f"security: {security}", "timeout: 10"]
     if ca_file is not None:
         smtp.append(f"ca_file: {ca_file}")
     if auth:

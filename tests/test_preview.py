@@ -5,11 +5,9 @@ from __future__ import annotations
 import http.client
 import os
 import re
-import shutil
 import subprocess
 import sys
 import threading
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path

@@ -9,7 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from tests.smtp_helpers import Recorder, email_config, server  # noqa: F401 (fixture)
 
 from newsletter.config import load_config
