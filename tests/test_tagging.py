@@ -255,11 +255,6 @@ GENERAL = [
 ]
 
 
-@pytest.mark.parametrize("topic,title,text,must", GENERAL)
-def test_general_phrasings(tagger: Tagger, topic: str, title: str, text: str, must: bool) -> None:
-    got = topics(tagger, title, text)
-    assert (topic in got) is must, (topic, title or text, got)
-
 
 def test_evidence_has_no_dangling_quotes(tagger: Tagger) -> None:
     from newsletter.tag.tagger import _clean_phrase
@@ -309,11 +304,6 @@ GENERAL_2 = [
 ]
 
 
-@pytest.mark.parametrize("topic,title,text,must", GENERAL_2)
-def test_general_phrasings_2(tagger: Tagger, topic: str, title: str, text: str, must: bool) -> None:
-    got = topics(tagger, title, text)
-    assert (topic in got) is must, (topic, title or text, got)
-
 
 # Phrasings added from error analysis (round 3): orders by regulators and courts, competition
 # fines, app bans versus bans of practices, data left to authorities, face recognition firms.
@@ -350,11 +340,6 @@ GENERAL_3 = [
 ]
 
 
-@pytest.mark.parametrize("topic,title,text,must", GENERAL_3)
-def test_general_phrasings_3(tagger: Tagger, topic: str, title: str, text: str, must: bool) -> None:
-    got = topics(tagger, title, text)
-    assert (topic in got) is must, (topic, title or text, got)
-
 
 GENERAL_4 = [
     ("bans", "", "Das Kartellamt will ein Verbot durchsetzen, Nutzerdaten aus mehreren Apps zusammenzuführen.", False),
@@ -362,11 +347,6 @@ GENERAL_4 = [
     ("data-access", "Carmaker sold drivers' data to insurers", "", True),
 ]
 
-
-@pytest.mark.parametrize("topic,title,text,must", GENERAL_4)
-def test_general_phrasings_4(tagger: Tagger, topic: str, title: str, text: str, must: bool) -> None:
-    got = topics(tagger, title, text)
-    assert (topic in got) is must, (topic, title or text, got)
 
 
 # authorities querying or unlocking, apps reaching into a phone, state encryption demands,
@@ -394,11 +374,6 @@ GENERAL_5 = [
 ]
 
 
-@pytest.mark.parametrize("topic,title,text,must", GENERAL_5)
-def test_general_phrasings_5(tagger: Tagger, topic: str, title: str, text: str, must: bool) -> None:
-    got = topics(tagger, title, text)
-    assert (topic in got) is must, (topic, title or text, got)
-
 
 # laws signed in German, police-powers laws, DPA findings, court action, criminal
 # investigations (not privacy enforcement), ISPs cutting access, minors kept off platforms
@@ -420,11 +395,6 @@ GENERAL_6 = [
 ]
 
 
-@pytest.mark.parametrize("topic,title,text,must", GENERAL_6)
-def test_general_phrasings_6(tagger: Tagger, topic: str, title: str, text: str, must: bool) -> None:
-    got = topics(tagger, title, text)
-    assert (topic in got) is must, (topic, title or text, got)
-
 
 # a breach story set by the headline is not data access; ad partners getting data is tracking
 GENERAL_7 = [
@@ -440,11 +410,6 @@ GENERAL_7 = [
 ]
 
 
-@pytest.mark.parametrize("topic,title,text,must", GENERAL_7)
-def test_general_phrasings_7(tagger: Tagger, topic: str, title: str, text: str, must: bool) -> None:
-    got = topics(tagger, title, text)
-    assert (topic in got) is must, (topic, title or text, got)
-
 
 # data disclosed by mistake or visible to strangers is a breach; a reporting duty is not
 GENERAL_8 = [
@@ -456,11 +421,6 @@ GENERAL_8 = [
     ("breaches", "", "The startup mistakenly published its quarterly results a day early.", False),
 ]
 
-
-@pytest.mark.parametrize("topic,title,text,must", GENERAL_8)
-def test_general_phrasings_8(tagger: Tagger, topic: str, title: str, text: str, must: bool) -> None:
-    got = topics(tagger, title, text)
-    assert (topic in got) is must, (topic, title or text, got)
 
 
 # bans: toys and connected cars, apps pulled from stores, what the headline names
@@ -475,11 +435,6 @@ GENERAL_9 = [
     ("bans", "", "Die Firma darf nach der Übernahme nicht mehr selbst Preise festlegen.", False),
 ]
 
-
-@pytest.mark.parametrize("topic,title,text,must", GENERAL_9)
-def test_general_phrasings_9(tagger: Tagger, topic: str, title: str, text: str, must: bool) -> None:
-    got = topics(tagger, title, text)
-    assert (topic in got) is must, (topic, title or text, got)
 
 
 # legislation: rules in force, referendums, adequacy decisions; a fine story citing a law is not
@@ -496,11 +451,6 @@ GENERAL_10 = [
     ("legislation", "", "The new speed limit is now in force on the motorway.", False),
 ]
 
-
-@pytest.mark.parametrize("topic,title,text,must", GENERAL_10)
-def test_general_phrasings_10(tagger: Tagger, topic: str, title: str, text: str, must: bool) -> None:
-    got = topics(tagger, title, text)
-    assert (topic in got) is must, (topic, title or text, got)
 
 
 # A headline is explained by its lead sentence: the headline's cue may take its context
@@ -520,10 +470,20 @@ HEADLINE_LEAD = [
 ]
 
 
-@pytest.mark.parametrize("topic,title,text,must", HEADLINE_LEAD)
-def test_headline_takes_context_from_its_lead(tagger: Tagger, topic: str, title: str, text: str,
-                                               must: bool) -> None:
-    assert (topic in topics(tagger, title, text)) is must
+# every table of must/must-not phrasings above, one case per row (ids name the table)
+PHRASINGS = {
+    "general-1": GENERAL, "general-2": GENERAL_2, "general-3": GENERAL_3, "general-4": GENERAL_4,
+    "general-5": GENERAL_5, "general-6": GENERAL_6, "general-7": GENERAL_7, "general-8": GENERAL_8,
+    "general-9": GENERAL_9, "general-10": GENERAL_10, "headline-lead": HEADLINE_LEAD,
+}
+
+
+@pytest.mark.parametrize("topic,title,text,must", [
+    pytest.param(*case, id=f"{name}-{n}")
+    for name, cases in PHRASINGS.items() for n, case in enumerate(cases)])
+def test_phrasings(tagger: Tagger, topic: str, title: str, text: str, must: bool) -> None:
+    got = topics(tagger, title, text)
+    assert (topic in got) is must, (topic, title or text, got)
 
 
 def test_tagger_compiles_its_matcher_only_when_it_tags() -> None:
