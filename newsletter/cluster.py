@@ -111,12 +111,11 @@ def _split(text: str) -> list[str]:
     return _TOKEN_RE.findall(_unabbreviate(text))
 
 
-@lru_cache(maxsize=100_000)
 def _norm_token(tok: str) -> str:
     return _fold(tok).replace(".", "")
 
 
-@dataclass(frozen=True, eq=False)  # hashed by identity: it keys the token cache
+@dataclass(frozen=True, eq=False)  # hashed by identity: it keys the caches of its derived tables
 class Lexicon:
     """The bilingual lexicon, compiled for matching normalised tokens."""
 
@@ -125,8 +124,6 @@ class Lexicon:
     prefixes: tuple[tuple[str, str], ...]  # (prefix, concept id)
     suffixes: tuple[tuple[str, str], ...]  # (suffix, concept id)
     phrases: Mapping[tuple[str, ...], tuple[str, ...]]  # token sequence -> concept ids
-    max_phrase: int
-    phrase_starts: frozenset[str]  # first tokens of the phrases: most positions skip the search
     entities: frozenset[str]  # concept ids of places ("p:") and entities ("e:"): strong evidence
     number_words: Mapping[str, float]
     magnitudes: Mapping[str, float]
@@ -143,11 +140,7 @@ class Lexicon:
         """A much-reported name or entity ("tiktoks" too): topic, not event evidence."""
         return name in self.common or (len(name) > 4 and name.endswith("s") and name[:-1] in self.common)
 
-    def token_concepts(self, tok: str) -> tuple[str, ...]:
-        return _token_concepts(self, tok)
 
-
-@lru_cache(maxsize=200_000)
 def _token_concepts(lex: Lexicon, tok: str) -> tuple[str, ...]:
     exact = lex.exact.get(tok, ())  # (without duplicates)
     if len(tok) <= 3:
@@ -220,8 +213,6 @@ def _lexicon_from_mapping(data: Mapping[str, Any]) -> Lexicon:
         prefixes=tuple(prefixes),
         suffixes=tuple(suffixes),
         phrases={k: tuple(dict.fromkeys(v)) for k, v in phrases.items()},
-        max_phrase=max((len(k) for k in phrases), default=1),
-        phrase_starts=frozenset(k[0] for k in phrases),
         entities=frozenset(entities),
         number_words=words,
         magnitudes=mags,
@@ -415,11 +406,10 @@ class _Token(NamedTuple):
 
 
 def _token(text: str, lex: Lexicon) -> _Token:
-    # (past the lru caches of the two lookups: the vocabulary keeps their results already)
-    norm = _norm_token.__wrapped__(text)
+    norm = _norm_token(text)
     if not norm or norm.isdigit():
         return _Token(norm)
-    cids = _token_concepts.__wrapped__(lex, norm)
+    cids = _token_concepts(lex, norm)
     if cids:
         subjects = tuple(c for c in cids if c in lex.subjects)
         # and its stem, for the forms the lexicon lacks ("Journalist")
@@ -667,21 +657,24 @@ class _Scorer:
 
     def total(self, i: int, j: int) -> tuple[float, bool]:
         """(score, topic_only) of reports i and j."""
-        parts, specific = self._parts(i, j)
-        total = sum(parts)
-        if not specific:
-            return min(total, self.params.topic_cap), True
-        return total, False
+        values, specific = self._parts(i, j)
+        return self._capped(sum(values), specific)
 
     def parts(self, i: int, j: int) -> tuple[float, dict[str, float]]:
         """The score of reports i and j with its parts, for debugging and tuning."""
         values, specific = self._parts(i, j)
         parts = dict(zip(_PARTS, values))
-        total = sum(values)
-        if not specific:  # the key marks the pair: it never merges on its own (group_indices)
-            parts["topic_only"] = min(0.0, self.params.topic_cap - total)
-            total = min(total, self.params.topic_cap)
+        total, topic_only = self._capped(sum(values), specific)
+        if topic_only:
+            parts["topic_only"] = total - sum(values)
         return total, parts
+
+    def _capped(self, total: float, specific: bool) -> tuple[float, bool]:
+        """Without evidence specific to one event a pair scores at most ``topic_cap`` and is
+        marked topic-only: it never merges on its own (``group_indices``)."""
+        if specific:
+            return total, False
+        return min(total, self.params.topic_cap), True
 
     def _parts(self, i: int, j: int) -> tuple[tuple[float, ...], bool]:
         """The evidence parts (in ``_PARTS`` order) and whether any is specific to one event."""
