@@ -1053,10 +1053,6 @@ class PackedFeatures:
         return replace(self.features, grams=frozenset(self.grams))
 
 
-def _known_features(known: Features | PackedFeatures | None) -> Features | None:
-    return known.unpack() if isinstance(known, PackedFeatures) else known
-
-
 def merge_stories(
     items: Sequence[TaggedItem],
     *,
@@ -1064,7 +1060,7 @@ def merge_stories(
     topic_order: Sequence[str] | None = None,
     params: MergeParams | None = None,
     cache: GroupCache | None = None,
-    known: Mapping[str, Features | PackedFeatures] | None = None,
+    known: Mapping[str, PackedFeatures] | None = None,
 ) -> list[Story]:
     """Group reports of one event into stories, in the order their first report came in.
 
@@ -1085,7 +1081,7 @@ def merge_stories(
     if groups is None:
         lex = load_lexicon()
         known = known or {}
-        feats = [_known_features(known.get(item_feature_key(t))) or item_features(t, lex)
+        feats = [p.unpack() if (p := known.get(item_feature_key(t))) else item_features(t, lex)
                  for t in items]
         groups = group_indices(feats, params, lex)
         if cache is not None:

@@ -14,7 +14,7 @@ from .select import Period
 from .types import Digest, DigestCounts, FeedError, Section, Story, TaggedItem
 
 if TYPE_CHECKING:
-    from .cluster import Features, GroupCache, PackedFeatures
+    from .cluster import GroupCache, PackedFeatures
     from .rank import RankWeights
 
 
@@ -46,7 +46,7 @@ def assemble(
     counts: DigestCounts = DigestCounts(),
     intro_markdown: str | None = None,
     group_cache: GroupCache | None = None,
-    known_features: Mapping[str, Features | PackedFeatures] | None = None,
+    known_features: Mapping[str, PackedFeatures] | None = None,
 ) -> Digest:
     """``group_cache``: merge groups of unchanged inputs are reused (see ``cluster.merge_stories``);
     ``known_features``: merge features computed ahead, by ``cluster.item_feature_key``."""

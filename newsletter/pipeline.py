@@ -31,7 +31,7 @@ from .types import Article, Digest, DigestCounts, FeedError, Item, Rendered, Tag
 
 if TYPE_CHECKING:
     from .cache import TagCache
-    from .cluster import Features, PackedFeatures
+    from .cluster import PackedFeatures
     from .tag import Tagger
 
 log = logging.getLogger(__name__)
@@ -122,7 +122,7 @@ def tag_items(items: Sequence[Item], config: Config,
 def _assemble(config: Config, store: Store, tagged: Sequence[TaggedItem], tagger: Tagger,
               period: Period, now: datetime, errors: Sequence[FeedError],
               counts: DigestCounts,
-              known: Mapping[str, Features | PackedFeatures] | None = None) -> Digest:
+              known: Mapping[str, PackedFeatures] | None = None) -> Digest:
     from .cache import GroupCache
     from .rank import RankWeights
 

@@ -490,9 +490,7 @@ class HttpFetcher:
         lim = self.limits
         lazy, self._prepared = self._prepared, None
         if lazy is None and lim.parse_workers > 0:
-            lazy = _LazyPool(lim.parse_workers, self.annotate)
-            if any(not conditional_headers(j.state) for j in jobs):
-                lazy.start()  # a feed without validators gets a body: start now (see _parse_pool)
+            lazy = self._parsers(jobs)
         if self.progress:
             self.progress.start(len(sources))
             for r0 in results:
@@ -592,16 +590,22 @@ class HttpFetcher:
         alone; otherwise its parsers come from the forkserver, which costs a fresh
         interpreter: this method keeps the cheap fork for such callers.
         """
-        lim = self.limits
-        if lim.parse_workers <= 0 or self._prepared is not None:
+        if self.limits.parse_workers <= 0 or self._prepared is not None:
             return
         _, jobs = self._jobs(sources, states or {}, now or self.clock())
-        if any(not conditional_headers(j.state) for j in jobs):
-            pool = _LazyPool(lim.parse_workers, self.annotate)
-            pool.start()
+        pool = self._parsers(jobs)
+        if pool.pool is not None or pool.failed:  # started (or tried): bodies are certain
             self._prepared = pool
 
     # Pieces ----------------------------------------------------------------------------
+
+    def _parsers(self, jobs: Sequence[_Job]) -> _LazyPool:
+        """The parser pool of these jobs, started at once when a feed without validators
+        will send a body; else on the first body (see ``_LazyPool``)."""
+        pool = _LazyPool(self.limits.parse_workers, self.annotate)
+        if any(not conditional_headers(j.state) for j in jobs):
+            pool.start()
+        return pool
 
     def _jobs(self, sources: Sequence[FeedSource], states: Mapping[str, FeedState],
               now: datetime) -> tuple[list[FeedResult | None], list[_Job]]:
