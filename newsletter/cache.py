@@ -66,7 +66,8 @@ def encode_tags(tags: TagResult, watch: Sequence[str]) -> str:
                        list(watch)], ensure_ascii=False, separators=(",", ":"))
 
 
-_UNTAGGED = encode_tags(TagResult(topics=(), evidence=MappingProxyType({})), ())
+_NOTHING: Tagged = (TagResult(topics=(), evidence=MappingProxyType({})), ())
+_UNTAGGED = encode_tags(*_NOTHING)
 
 
 def decode_tags(s: str) -> Tagged:
@@ -76,9 +77,6 @@ def decode_tags(s: str) -> Tagged:
     return (TagResult(topics=tuple(topics),
                       evidence=MappingProxyType({k: tuple(v) for k, v in evidence.items()})),
             tuple(watch))
-
-
-_NOTHING: Tagged = (TagResult(topics=(), evidence=MappingProxyType({})), ())
 
 
 class TagCache:

@@ -25,22 +25,18 @@ FORMATS = ("md", "html", "txt")
 EVIDENCE_PER_TOPIC = 2
 
 
-_BYTECODE: list[Any] = []  # the process's bytecode cache: [cache or None] once looked up
-
-
+@lru_cache(maxsize=1)  # one per process
 def _bytecode_cache() -> Any:
     """Compiled templates kept between runs (jinja's cache in a private temp folder,
     written atomically, checked against each template's source, so an edited or
     overriding template is compiled anew): compiling the five templates was ~0.1 s
     of every build. None where no safe folder exists: templates are then compiled."""
-    if not _BYTECODE:
-        import jinja2
+    import jinja2
 
-        try:
-            _BYTECODE.append(jinja2.FileSystemBytecodeCache())
-        except (OSError, RuntimeError):
-            _BYTECODE.append(None)
-    return _BYTECODE[0]
+    try:
+        return jinja2.FileSystemBytecodeCache()
+    except (OSError, RuntimeError):
+        return None
 
 
 def _env(user_dir: Path | None) -> Any:
