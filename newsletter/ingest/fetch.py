@@ -34,14 +34,16 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
+import sys
 import threading
 import time
 import zlib
 from collections import deque
+from contextlib import contextmanager
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Protocol, Sequence
 from urllib.parse import urlsplit
 
 from .. import __version__
@@ -53,6 +55,23 @@ if TYPE_CHECKING:
     import httpx
 
 log = logging.getLogger(__name__)
+
+
+@contextmanager
+def _without_trio() -> Iterator[None]:
+    """Keep trio out of httpcore's import: httpcore imports it when it is installed (the
+    browser tests' selenium brings it), only for its async trio backend, which this sync
+    client never uses; the import alone is a tenth of a second of a warm build.
+    Where trio is already imported, nothing changes."""
+    if "trio" in sys.modules:
+        yield
+        return
+    sys.modules["trio"] = None  # type: ignore[assignment]  # import trio: ImportError
+    try:
+        yield
+    finally:
+        if "trio" in sys.modules and sys.modules["trio"] is None:
+            del sys.modules["trio"]
 
 PROJECT_URL = "https://github.com/newsletter-privacy/newsletter"
 USER_AGENT = f"newsletter/{__version__} (+{PROJECT_URL})"
@@ -283,39 +302,18 @@ def _warm_up(annotate: Annotator | None = None) -> None:
         annotate.warm_up()
 
 
-# Imported once by the fork server, so each parser process starts with them (see _parse_pool).
-_PRELOAD = ["feedparser", "newsletter.ingest.feeds", "newsletter.cache", "newsletter.tag",
-            "newsletter.watchlist", "newsletter.cluster"]
-
-
 def _parse_pool(workers: int, *, threads_running: bool) -> Any:
-    """A process pool for parsing.
-
-    On Linux, while the process has one thread, the workers are forked (cheap: they
-    inherit the imported modules; ``fetch_all`` or ``HttpFetcher.prepare`` submits before
-    any fetch thread starts, and Python 3.11 forks every worker of a ``fork`` pool at
-    that first submission). Once any other thread runs, forking would copy a threaded
-    process (a lock held by another thread stays held in the child), so the workers
-    come from a ``forkserver``: a fresh interpreter started with fork+exec (safe from
-    any thread) that imports the parser stack once (``_PRELOAD``) and forks each
-    worker from itself; the workers end with this process (``_die_with_parent``), and
-    the server when they and this process have. Elsewhere (macOS, Windows) workers are spawned.
-    """
-    import multiprocessing
+    """A process pool for parsing, its workers started as ``procs.context`` says (forked
+    while this process has one thread, else from the forkserver); each ends with the
+    build (``procs.die_with_parent``)."""
     import os
-    import sys
     from concurrent.futures import ProcessPoolExecutor
 
-    ctx: Any
-    if not sys.platform.startswith("linux"):
-        ctx = multiprocessing.get_context("spawn")
-    elif not threads_running:
-        ctx = multiprocessing.get_context("fork")
-    else:
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(_PRELOAD)  # takes effect when the server starts
-    return ProcessPoolExecutor(max_workers=workers, initializer=_die_with_parent,
-                               initargs=(os.getpid(),), mp_context=ctx)
+    from ..procs import context, die_with_parent
+
+    return ProcessPoolExecutor(max_workers=workers, initializer=die_with_parent,
+                               initargs=(os.getpid(),),
+                               mp_context=context(threads_running=threads_running))
 
 
 class _LazyPool:
@@ -354,56 +352,6 @@ class _LazyPool:
                         self.pool.shutdown(wait=False, cancel_futures=True)
                     self.pool = None
             return self.pool
-
-
-def _die_with_parent(build: int | None = None) -> None:
-    """A parser process ends when the build that started it dies (kill -9 included),
-    instead of lingering until its queue notices (issue 8). Linux only: elsewhere the
-    pool's own shutdown is all there is.
-
-    A forked worker's parent is the build: PR_SET_PDEATHSIG. A forkserver's worker's
-    parent is the fork server, which itself waits for its clients (workers included) to
-    end: the worker watches the build's pidfd from a thread instead and exits with it.
-    """
-    import sys
-
-    if not sys.platform.startswith("linux"):
-        return
-    import os
-
-    if build is not None and os.getppid() != build:
-        _exit_with(build)
-        return
-    import ctypes
-    import signal
-
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
-    except (OSError, AttributeError):
-        return
-    if os.getppid() == 1:  # the parent died before prctl took effect
-        os._exit(1)
-
-
-def _exit_with(pid: int) -> None:
-    """End this process as soon as process ``pid`` ends (a pidfd turns readable then)."""
-    import os
-    import select
-
-    try:
-        fd = os.pidfd_open(pid)
-    except ProcessLookupError:  # gone already
-        os._exit(1)
-    except (OSError, AttributeError):  # a kernel before 5.3: the queue's EOF ends us later
-        return
-
-    def watch() -> None:
-        select.select([fd], [], [])
-        os._exit(1)
-
-    threading.Thread(target=watch, name="die-with-build", daemon=True).start()
 
 
 # --- the fetcher ----------------------------------------------------------------------
@@ -500,13 +448,14 @@ class HttpFetcher:
         lock = threading.Lock()
         queue = _HostQueue(jobs, lim.per_host)
         timeout = httpx.Timeout(lim.read_timeout, connect=lim.connect_timeout)
-        client = httpx.Client(
-            timeout=timeout, follow_redirects=True, max_redirects=lim.max_redirects,
-            headers={"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate",
-                     "Accept": "application/atom+xml, application/rss+xml, application/rdf+xml,"
-                               " application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"},
-            limits=httpx.Limits(max_connections=max(lim.concurrency, 1) * 2,
-                                max_keepalive_connections=max(lim.concurrency, 1)))
+        with _without_trio():  # the client's transport imports httpcore
+            client = httpx.Client(
+                timeout=timeout, follow_redirects=True, max_redirects=lim.max_redirects,
+                headers={"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate",
+                         "Accept": "application/atom+xml, application/rss+xml, application/rdf+xml,"
+                                   " application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"},
+                limits=httpx.Limits(max_connections=max(lim.concurrency, 1) * 2,
+                                    max_keepalive_connections=max(lim.concurrency, 1)))
 
         def finish(job: _Job, r: FeedResult, started: float) -> None:
             r = replace(r, seconds=time.monotonic() - started)
