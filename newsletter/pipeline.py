@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
 
 from .config import Config
 from .digest import DigestSettings, assemble, with_run
@@ -30,6 +32,8 @@ from .store import IssueRecord, Store
 from .types import Article, Digest, DigestCounts, FeedError, Item, Rendered, TaggedItem
 
 if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
     from .cache import TagCache
     from .cluster import PackedFeatures
     from .tag import Tagger
@@ -144,61 +148,139 @@ def _assemble(config: Config, store: Store, tagged: Sequence[TaggedItem], tagger
 
 @dataclass
 class _Early:
-    """What the build read, tagged, assembled and rendered while the feeds were fetched."""
+    """What the read-ahead found in the store while the feeds were fetched."""
 
-    items: list[Item]
-    tagged: list[TaggedItem]
-    tagger: Tagger
+    keys: list[str]  # the issue's items
+    tags_used: set[str]  # for the build's TagCache: tags asked for, and tags made
+    tags_new: dict[str, str]
     digest: Digest | None = None  # assembled as if no feed brought anything or failed
     docs: dict[str, str] | None = None  # ``digest`` rendered
 
 
-def _fetch_while_reading(config: Config, store: Store, now: datetime, fetcher: Fetcher,
-                         period: Period, tag_cache: TagCache, seeds: int
-                         ) -> tuple[list[FeedResult], _Early | None]:
-    """Fetch in a thread; meanwhile read and tag (from the cache) the issue's stored items,
-    and, when their merge groups are cached, assemble and render the issue.
+def _read_ahead(config: Config, period: Period, now: datetime, tag_fp: str,
+                seeds: int) -> _Early | None:
+    """Read and tag (from the cache) the issue's stored items, and, when their merge groups
+    are cached, assemble and render the issue. Reads the store, never writes it."""
+    from .cache import GroupCache, TagCache
+    from .cluster import MergeParams, groups_fingerprint
 
-    The fetch waits on the network and the parser processes, so this thread is free: when
-    no feed brings anything new (a warm build, every feed 304), the work is done when the
-    network is. The caller uses it only if the store did not change in between
-    (``UpsertResult``: nothing new, nothing changed) and the digest came out the same;
-    else it does the work again. A failure here is left for the real pass to report.
+    with Store(config.state_path) as store:
+        items = select_items(store.items_for_issue(period.issue, now), period,
+                             config.settings.max_age_days)
+        if not items:
+            return None
+        cache = TagCache(store, tag_fp)
+        tagged, tagger = tag_items(items, config, cache)
+        early = _Early([it.key for it in items], cache.used, cache.new)
+        relevant = [t for t in tagged if t.tags.topics]
+        # only with the groups cached: merging anew could be seconds of lost work
+        if GroupCache(store, now).get(groups_fingerprint(relevant, MergeParams())) is not None:
+            early.digest = _assemble(
+                config, store, tagged, tagger, period, now, (),
+                DigestCounts(items_seen=seeds, items_new=0, feeds_total=len(config.feeds)))
+            early.docs = render_digest(early.digest, tz=config.tz,
+                                       templates_dir=config.templates_dir)
+        return early
+
+
+def _read_ahead_main(out: Connection, build: int, *args: Any) -> None:
+    """The read-ahead process: one result (or None) down the pipe. A failure here is left
+    for the build's own pass to report. Niced: on a run where feeds bring news the
+    parser processes need the cores, and this work is thrown away."""
+    from .procs import die_with_parent
+
+    die_with_parent(build)
+    with contextlib.suppress(OSError):
+        os.nice(10)
+    try:
+        result = _read_ahead(*args)
+    except Exception:
+        log.debug("reading ahead while fetching failed", exc_info=True)
+        result = None
+    out.send(result)
+    out.close()
+
+
+class _ReadAhead:
+    """``_read_ahead`` in a process of its own, started before the fetch.
+
+    The fetch waits on the network and the parser processes; the read-ahead needs a core,
+    and in a thread it would contend with the fetch threads for the GIL. When no feed
+    brings anything new (a warm build, every feed 304), the issue is ready when the
+    network is done. The build uses it only if the store did not change in between
+    (``UpsertResult``: nothing new, nothing changed); else it stops the process and does
+    the work itself.
     """
-    from concurrent.futures import ThreadPoolExecutor
 
-    from .health import feed_states
+    def __init__(self, config: Config, period: Period, now: datetime, tag_fp: str,
+                 seeds: int) -> None:
+        from .procs import context
 
-    sources = feed_sources(config)
-    states = feed_states(store, sources)  # the store's connection stays in this thread
-    prepare = getattr(fetcher, "prepare", None)
-    if prepare is not None:  # fork the parser processes while this is the only thread
-        prepare(sources, states, now=now)
-    with ThreadPoolExecutor(1, thread_name_prefix="fetch") as ex:
-        fut = ex.submit(fetcher.fetch_all, sources, states, now=now)
-        early: _Early | None = None
+        self._early: _Early | None = None
+        self._thread: threading.Thread | None = None
+        ctx = context(threads_running=threading.active_count() > 1)
+        self._pipe, out = ctx.Pipe(duplex=False)
+        self._proc: Any = ctx.Process(
+            target=_read_ahead_main, name="newsletter-read-ahead", daemon=True,
+            args=(out, os.getpid(), config, period, now, tag_fp, seeds))
         try:
-            # imported here, not before the fetch starts: the fetch threads wait on the network
-            from .cache import GroupCache
-            from .cluster import MergeParams, groups_fingerprint
+            self._proc.start()
+        except Exception as e:  # no processes here (sandbox, limits): the build does it all
+            log.debug("no read-ahead process: %s", e)
+            self._proc = None
+        out.close()  # the child's end: EOF here if the child dies without a word
 
-            items = select_items(store.items_for_issue(period.issue, now), period,
-                                 config.settings.max_age_days)
-            if items:
-                tagged, tagger = tag_items(items, config, tag_cache)
-                early = _Early(items, tagged, tagger)
-                relevant = [t for t in tagged if t.tags.topics]
-                # only with the groups cached: merging anew could be seconds of lost work
-                if GroupCache(store, now).get(groups_fingerprint(relevant, MergeParams())) is not None:
-                    early.digest = _assemble(
-                        config, store, tagged, tagger, period, now, (),
-                        DigestCounts(items_seen=seeds, items_new=0,
-                                     feeds_total=len(config.feeds)))
-                    early.docs = render_digest(early.digest, tz=config.tz,
-                                               templates_dir=config.templates_dir)
-        except Exception:
-            log.debug("reading ahead while fetching failed", exc_info=True)
-        return fut.result(), early
+    def listen(self) -> None:
+        """Take the result in a thread as soon as it comes, so that unpickling it overlaps
+        the fetch. Started after the parser processes are forked (see procs.context)."""
+        if self._proc is not None:
+            self._thread = threading.Thread(target=self._receive, name="read-ahead",
+                                            daemon=True)
+            self._thread.start()
+
+    def _receive(self) -> None:
+        try:
+            self._early = self._pipe.recv()
+        except (EOFError, OSError):  # died, or stopped
+            self._early = None
+
+    def result(self) -> _Early | None:
+        """Wait for the read-ahead's result (None if it found nothing or failed)."""
+        if self._proc is not None and self._thread is None:
+            self._receive()
+        if self._thread is not None:
+            self._thread.join()
+        self.stop()
+        return self._early
+
+    def stop(self) -> None:
+        """End the read-ahead now if its result is not in (it is not wanted)."""
+        if self._proc is not None:
+            if self._proc.is_alive():
+                self._proc.kill()
+            self._proc.join()  # a receiving thread gets EOF now
+            self._proc = None
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        self._pipe.close()
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """A build makes a few million small objects that live until it ends (items, merge
+    features, stories) and almost no cyclic garbage; CPython's cycle collector would walk
+    them again and again for nothing (7 % of a cold build, a tenth of a second at the end
+    of a warm one). Paused for the build, and for the processes it forks meanwhile."""
+    import gc
+
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def build(config: Config, *, now: datetime, out_dir: Path | None = None, offline: bool = False,
@@ -209,7 +291,7 @@ def build(config: Config, *, now: datetime, out_dir: Path | None = None, offline
     out = out_dir if out_dir is not None else config.output_dir
     # lock=False: the caller (`run`) already holds the run lock across build and send.
     held = run_lock(config.state_path, wait=lock_wait) if lock else contextlib.nullcontext()
-    with held, Store(config.state_path) as store:
+    with held, _collector_paused(), Store(config.state_path) as store:
         articles: list[Article] = list(read_seeds(config.seeds_dir))
         log.info("%d seeds read from %s", len(articles), config.seeds_dir)
         errors: list[FeedError] = []
@@ -219,65 +301,85 @@ def build(config: Config, *, now: datetime, out_dir: Path | None = None, offline
         tag_fp = tag_fingerprint(config.model.topics, config.model.watchlist)
         tag_cache = TagCache(store, tag_fp)
         period = period_ending(now, settings.period_days, config.tz)
-        early: _Early | None = None
+        reader: _ReadAhead | None = None
         known: dict[str, PackedFeatures] = {}  # merge features made by the parser processes
-        if not offline and config.feeds:
-            fetcher = fetcher or default_fetcher()
-            if getattr(fetcher, "annotate", False) is None:
-                # tag each feed's articles where it is parsed: overlaps the network, both cores
-                fetcher.annotate = TagAnnotator(  # type: ignore[attr-defined]
-                    config.model.topics, config.model.watchlist, tag_fp)
-            # not recorded yet (see fetch_feeds): health is recorded after the items
-            results, early = _fetch_while_reading(config, store, now, fetcher, period, tag_cache,
-                                                  seeds=len(articles))
-            for r in results:
-                for k, v in r.annotations.get("tags", {}).items():
-                    tag_cache.put_encoded(k, v)
-                known.update(r.annotations.get("features", {}))
-                if r.error is not None:
-                    # one plain line: the text may quote what a hostile server sent
-                    fe = FeedError(feed=r.source.name, url=r.source.url,
-                                   error=plain_line(r.error, 300))
-                    errors.append(fe)
-                    if on_feed_error:
-                        on_feed_error(fe)
-                articles.extend(r.articles)
-        upserted = store.upsert_articles(articles, now)
-        log.info("%d items ingested, %d new", upserted.seen, upserted.new)
-        if not offline and config.feeds:
-            # feed health after the items are stored (see fetch_feeds); the footer lists
-            # feeds failing for more than a week (issue 3)
-            from .health import long_failing, merge_feed_errors, record_results
+        try:
+            if not offline and config.feeds:
+                from .health import feed_states
 
-            record_results(store, results, now)
-            errors = merge_feed_errors(errors, long_failing(
-                store, now, days=7, names={f.url: f.name for f in config.feeds}))
-        # stored: the fetched copies go, so merging (the memory peak) does not hold them too
-        del results, articles
+                fetcher = fetcher or default_fetcher()
+                if getattr(fetcher, "annotate", False) is None:
+                    # tag each feed's articles where it is parsed: overlaps the network, both cores
+                    fetcher.annotate = TagAnnotator(  # type: ignore[attr-defined]
+                        config.model.topics, config.model.watchlist, tag_fp)
+                sources = feed_sources(config)
+                states = feed_states(store, sources)
+                # the read-ahead and the parser processes are forked while this is the
+                # process's only thread (see procs.context)
+                reader = _ReadAhead(config, period, now, tag_fp, seeds=len(articles))
+                prepare = getattr(fetcher, "prepare", None)
+                if prepare is not None:
+                    prepare(sources, states, now=now)
+                reader.listen()
+                # not recorded yet (see fetch_feeds): health is recorded after the items
+                results = fetcher.fetch_all(sources, states, now=now)
+                for r in results:
+                    for k, v in r.annotations.get("tags", {}).items():
+                        tag_cache.put_encoded(k, v)
+                    known.update(r.annotations.get("features", {}))
+                    if r.error is not None:
+                        # one plain line: the text may quote what a hostile server sent
+                        fe = FeedError(feed=r.source.name, url=r.source.url,
+                                       error=plain_line(r.error, 300))
+                        errors.append(fe)
+                        if on_feed_error:
+                            on_feed_error(fe)
+                    articles.extend(r.articles)
+            upserted = store.upsert_articles(articles, now)
+            log.info("%d items ingested, %d new", upserted.seen, upserted.new)
+            if not offline and config.feeds:
+                # feed health after the items are stored (see fetch_feeds); the footer lists
+                # feeds failing for more than a week (issue 3)
+                from .health import long_failing, merge_feed_errors, record_results
 
-        if not (upserted.new == 0 and upserted.changed == 0):
-            early = None  # what was read while fetching is no longer the store's
-        if early is not None:
-            items, tagged, tagger = early.items, early.tagged, early.tagger
+                record_results(store, results, now)
+                errors = merge_feed_errors(errors, long_failing(
+                    store, now, days=7, names={f.url: f.name for f in config.feeds}))
+            # stored: the fetched copies go, so merging (the memory peak) does not hold them too
+            del results, articles
+            # what was read while fetching is the store's only if nothing came or changed
+            early = (reader.result() if reader is not None and upserted.new == 0
+                     and upserted.changed == 0 else None)
+        finally:
+            if reader is not None:
+                reader.stop()
+
+        if early is not None:  # tags the read-ahead looked up or made: the cache keeps them
+            tag_cache.used.update(early.tags_used)
+            for k, v in early.tags_new.items():
+                tag_cache.put_encoded(k, v)
+        counts = DigestCounts(items_seen=upserted.seen, items_new=upserted.new,
+                              feeds_total=0 if offline else len(config.feeds))
+        if early is not None and early.digest is not None and early.docs is not None:
+            keys = early.keys
+            # assemble() with these inputs: only the feed errors and the counts can differ
+            digest = with_run(early.digest, feed_errors=errors, counts=counts)
+            same = (digest.feed_errors, digest.counts) == (early.digest.feed_errors,
+                                                           early.digest.counts)
+            docs = early.docs if same else render_digest(digest, tz=config.tz,
+                                                         templates_dir=config.templates_dir)
+            tag_cache.flush(now)
         else:
             items = select_items(store.items_for_issue(period.issue, now), period,
                                  settings.max_age_days)
+            keys = [it.key for it in items]
             tagged, tagger = tag_items(items, config, tag_cache)
-        log.info("issue %s (%s to %s): %d items selected", period.issue,
-                 period.start.isoformat(), period.end.isoformat(), len(items))
-        tag_cache.flush(now)  # content-keyed: safe to keep even if this build fails later
-        counts = DigestCounts(items_seen=upserted.seen, items_new=upserted.new,
-                              feeds_total=0 if offline else len(config.feeds))
-        if early is not None and early.digest is not None:
-            # assemble() with these inputs: only the feed errors and the counts differ
-            digest = with_run(early.digest, feed_errors=errors, counts=counts)
-        else:
+            tag_cache.flush(now)  # content-keyed: safe to keep even if this build fails later
             digest = _assemble(config, store, tagged, tagger, period, now, errors, counts, known)
-        known.clear()
-        if early is not None and early.docs is not None and digest == early.digest:
-            docs = early.docs
-        else:
             docs = render_digest(digest, tz=config.tz, templates_dir=config.templates_dir)
+        known.clear()
+        log.info("issue %s (%s to %s): %d items selected", period.issue,
+                 period.start.isoformat(), period.end.isoformat(), len(keys))
         rendered = write_issue(out, period.issue, docs)
         # The archive (index.html, feed.xml; issue 7) is read from the folder, so it lists
         # the issue just written; each file is replaced atomically. Before record_issue:
@@ -292,6 +394,6 @@ def build(config: Config, *, now: datetime, out_dir: Path | None = None, offline
             IssueRecord(issue=period.issue, title=settings.title, period_start=period.start,
                         period_end=period.end, built_at=now, files=rendered.paths,
                         stories=len(digest.stories), alerts=len(digest.alerts)),
-            keys=[it.key for it in items])
+            keys=keys)
     return BuildReport(rendered=rendered, digest=digest, counts=digest.counts,
                        feed_errors=tuple(errors))
