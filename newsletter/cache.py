@@ -137,6 +137,9 @@ class TagAnnotator:
     user_topics: Any  # the config's raw ``topics:`` and ``watchlist:`` sections
     watchlist: Any
     fingerprint: str  # tag_fingerprint(user_topics, watchlist): results are kept under it
+    # Articles published before this go into no issue (``select.oldest_published``): a new
+    # feed's back catalogue is stored, never tagged. None: tag all.
+    oldest: datetime | None = None
 
     def _tools(self) -> Any:
         tools = _TOOLS.get(self.fingerprint)
@@ -170,6 +173,8 @@ class TagAnnotator:
         Merge features (``cluster.features``, a third of a cold build's merge) are made
         here too for the reports that got a topic and carry a date: the date as the store
         gives it back (UTC, whole seconds), so the build finds them by the same key.
+        Articles older than ``oldest`` get neither; should one be selected after all, the
+        build tags it itself (a cache miss).
         """
         from .cluster import PackedFeatures, feature_key, features, load_lexicon
         from .store import from_iso, to_iso
@@ -178,7 +183,10 @@ class TagAnnotator:
         lex = load_lexicon()
         tags: dict[str, str] = {}
         feats: dict[str, Any] = {}
+        oldest = self.oldest
         for a in articles:
+            if oldest is not None and a.published is not None and a.published < oldest:
+                continue
             tr = tagger.tag(a.title, a.text, a.language)
             tags[tag_key(a)] = encode_tags(tr, watch.match(a.title, a.text))
             when = from_iso(to_iso(a.published))

@@ -27,7 +27,7 @@ from .ingest.seeds import read_seeds
 from .lock import run_lock
 from .render import render_digest, write_issue
 from .sanitize import plain_line
-from .select import Period, period_ending, select_items
+from .select import Period, oldest_published, period_ending, select_items
 from .store import IssueRecord, Store
 from .types import Article, Digest, DigestCounts, FeedError, Item, Rendered, TaggedItem
 
@@ -311,7 +311,8 @@ def build(config: Config, *, now: datetime, out_dir: Path | None = None, offline
                 if getattr(fetcher, "annotate", False) is None:
                     # tag each feed's articles where it is parsed: overlaps the network, both cores
                     fetcher.annotate = TagAnnotator(  # type: ignore[attr-defined]
-                        config.model.topics, config.model.watchlist, tag_fp)
+                        config.model.topics, config.model.watchlist, tag_fp,
+                        oldest=oldest_published(period, settings.max_age_days))
                 sources = feed_sources(config)
                 states = feed_states(store, sources)
                 # the read-ahead and the parser processes are forked while this is the

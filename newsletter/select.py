@@ -37,7 +37,7 @@ def select_items(items: Iterable[Item], period: Period, max_age_days: int) -> li
     ``max_age_days`` before the period started is skipped (a new feed's back
     catalogue). Seeds go in whatever their date.
     """
-    oldest = period.start - timedelta(days=max_age_days)
+    oldest = oldest_published(period, max_age_days)
     out = []
     for it in items:
         if it.issue == period.issue:
@@ -47,3 +47,9 @@ def select_items(items: Iterable[Item], period: Period, max_age_days: int) -> li
             if it.article.kind == "seed" or pub is None or pub >= oldest:
                 out.append(it)
     return out
+
+
+def oldest_published(period: Period, max_age_days: int) -> datetime:
+    """A feed item published before this and not in an issue yet goes into no issue: not
+    into this one (``select_items``), nor any later one, whose bound is later still."""
+    return period.start - timedelta(days=max_age_days)

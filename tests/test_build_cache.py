@@ -180,6 +180,25 @@ def test_tags_made_in_the_parser_processes_equal_the_builds_own(config: Any, tmp
         assert p.watchlist == w.watchlist
 
 
+def test_articles_too_old_for_any_issue_are_stored_untagged(config: Any) -> None:
+    """A new feed's back catalogue goes into no issue, so the parser processes do not tag
+    it; the bound is the one the selection uses."""
+    from newsletter.cache import TagAnnotator, tag_key
+    from newsletter.select import Period, oldest_published, select_items
+
+    period = Period(start=T0 + timedelta(days=14, minutes=30), end=T0 + timedelta(days=21),
+                    issue="2026-W12")
+    oldest = oldest_published(period, 14)
+    assert oldest == T0 + timedelta(minutes=30)
+    arts = [it.article for it in items()]  # published T0, T0 + 1 h, T0 + 2 h
+    fp = tag_fingerprint(config.model.topics, config.model.watchlist)
+    out = TagAnnotator(config.model.topics, config.model.watchlist, fp, oldest=oldest)(arts)
+    assert set(out["tags"]) == {tag_key(a) for a in arts[1:]}
+    assert len(out["features"]) == 2  # none for the first either
+    selected = select_items(items(), period, 14)
+    assert [it.key for it in selected] == ["b", "c"]
+
+
 def test_a_rebuild_sees_a_changed_feed_item_and_an_unchanged_rebuild_is_the_same(
         project: Path, http_dir: tuple[str, Path], tmp_path: Path) -> None:
     """The build reads and tags the stored items while it fetches; that early read is used
