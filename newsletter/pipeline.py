@@ -245,12 +245,13 @@ class _ReadAhead:
         except (EOFError, OSError):  # died, or stopped
             self._early = None
 
-    def result(self) -> _Early | None:
-        """Wait for the read-ahead's result (None if it found nothing or failed)."""
-        if self._proc is not None and self._thread is None:
+    def result(self, wait: float = 300.0) -> _Early | None:
+        """The read-ahead's result: None if it found nothing, failed, or is not done within
+        ``wait`` seconds (a stuck process must not hold up the build: it does the work)."""
+        if self._proc is not None and self._thread is None and self._pipe.poll(wait):
             self._receive()
         if self._thread is not None:
-            self._thread.join()
+            self._thread.join(wait)
         self.stop()
         return self._early
 
