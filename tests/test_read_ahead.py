@@ -8,6 +8,7 @@ from __future__ import annotations
 import gc
 import json
 import multiprocessing
+import os
 import pickle
 import shutil
 import subprocess
@@ -97,6 +98,8 @@ def test_news_from_a_feed_discards_the_read_ahead(
     feed.write_text(feed.read_text(encoding="utf-8").replace(
         "Hospital chain confirms breach", "Hospital chain Zorvexa confirms breach"),
         encoding="utf-8")
+    later = feed.stat().st_mtime + 10  # Last-Modified has whole seconds: not a 304
+    os.utime(feed, (later, later))
     report = pipeline.build(config, now=now, out_dir=tmp_path / "two")
     assert any("Zorvexa" in s.lead.article.title for s in report.digest.stories)
     issue = json.loads((tmp_path / "two" / "2026-W48.json").read_text(encoding="utf-8"))
