@@ -11,7 +11,7 @@ import difflib
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -326,22 +326,31 @@ def load_config(path: str | Path = DEFAULT_CONFIG) -> Config:
     return Config(path=p.resolve(), model=model)
 
 
-def _validate_extensions(model: ConfigModel, name: str, root: yaml.Node | None) -> None:
-    """Sections validated by their own stage (watchlist, topics), with file and line added."""
-    from .tag import validate_user_topics
+def _validator(section: str) -> Callable[[Any], None]:
+    """The stage's own check of a section, imported only when the config has that section:
+    a warm build never loads the tagger otherwise (its process only fetches)."""
+    if section == "topics":
+        from .tag import validate_user_topics
+
+        return validate_user_topics
     from .watchlist import validate_watchlist
 
+    return validate_watchlist
+
+
+def _validate_extensions(model: ConfigModel, name: str, root: yaml.Node | None) -> None:
+    """Sections validated by their own stage (watchlist, topics), with file and line added."""
     names = [f.name for f in model.feeds]
     for i, n in enumerate(names):
         if n in names[:i]:
             raise ConfigError(f"duplicate feed name {n!r}", path=name, field=f"feeds[{i}].name",
                               line=_node_line(root, ("feeds", i, "name")))
-    for section, check in (("watchlist", validate_watchlist), ("topics", validate_user_topics)):
+    for section in ("watchlist", "topics"):
         value = getattr(model, section)
         if value is None:
             continue
         try:
-            check(value)
+            _validator(section)(value)
         except ConfigError as e:
             loc = tuple(int(x) if x.isdigit() else x
                         for x in re.findall(r"[^.\[\]]+", e.field or section))
