@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from itertools import accumulate, compress
+from operator import itemgetter
 from typing import Any, Callable, Iterable, Sequence
 
 # A word, captured: ``split`` gives the gaps and the words, alternating.
@@ -131,7 +132,9 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
 
 
 _EMPTY: frozenset[int] = frozenset()
-_WordInfo = tuple  # (frozenset of atom ids, single-term ids, multi-term entries) or ()
+_WordInfo = tuple  # (frozenset of atom ids, single-term ids, multi-term entries, gapped)
+_NO_MATCH: _WordInfo = (_EMPTY, (), {}, ())  # what most words match: nothing
+_atoms_of_info = itemgetter(0)
 
 
 class _AtomCache(dict[str, _WordInfo]):
@@ -196,12 +199,12 @@ class TermMatcher:
 
     def _info(self, word: str) -> _WordInfo:
         """(atom ids, single-word terms, multi-word terms starting here) of a folded word,
-        or () when it matches nothing; computed once per distinct word via the cache."""
+        or ``_NO_MATCH`` when it matches nothing; computed once per distinct word via the cache."""
         if word.endswith("'s"):
             return self._cache[word[:-2]]
         atoms = self._atoms_of(word)
         if not atoms:
-            return ()
+            return _NO_MATCH
         singles = tuple(i for a in atoms for i in self._single.get(a, ()))
         # multi-word terms starting here, keyed by their second atom: a text word then only
         # probes the atoms of the next word instead of testing every such term ("data ...")
@@ -243,7 +246,7 @@ class TermMatcher:
         sentence ends; the caller drops those. Python-level work is per matching word only."""
         low = fold(text)
         # words and the gaps between them, alternating; offsets summed from their lengths
-        # (no match object per word: that was a third of the scan)
+        # (no match object per word)
         parts = _TOKEN_SPLIT.split(low)
         words = parts[1::2]
         offsets = list(accumulate(map(len, parts), initial=0))
@@ -252,17 +255,17 @@ class TermMatcher:
         cache = self._cache
         if len(cache) > 200_000:
             cache.clear()
-        infos = list(map(cache.__getitem__, words))  # () for the many words that match nothing
-        if self._usa and "us" in words:  # "US" is the country, "us" the pronoun
+        infos = list(map(cache.__getitem__, words))  # _NO_MATCH for most words
+        if self._usa[0] and "us" in words:  # "US" is the country, "us" the pronoun
             for i in compress(range(len(words)), [w == "us" for w in words]):
                 if text[starts[i]: ends[i]] == "US":
                     infos[i] = self._usa
-        atoms = [info[0] if info else _EMPTY for info in infos]
+        atoms = list(map(_atoms_of_info, infos))
         out: list[tuple[int, int, int]] = []
         n = len(atoms)
         walk = self._walk
         last = n - 1
-        for i in compress(range(n), infos):  # plain loops: comprehensions cost a call each
+        for i in compress(range(n), atoms):  # plain loops: comprehensions cost a call each
             info = infos[i]
             for idx in info[1]:
                 out.append((idx, i, i))
@@ -284,7 +287,7 @@ class TermMatcher:
 
             for m in _COMPOUND.finditer(low):
                 info = cache[m.group().replace("-", "")]
-                if not info:
+                if not info[0]:
                     continue
                 first = bisect_left(starts, m.start())
                 last = bisect_left(starts, m.end()) - 1
