@@ -56,23 +56,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-
-@contextmanager
-def _without_trio() -> Iterator[None]:
-    """Keep trio out of httpcore's import: httpcore imports it when it is installed (the
-    browser tests' selenium brings it), only for its async trio backend, which this sync
-    client never uses; the import alone is a tenth of a second of a warm build.
-    Where trio is already imported, nothing changes."""
-    if "trio" in sys.modules:
-        yield
-        return
-    sys.modules["trio"] = None  # type: ignore[assignment]  # import trio: ImportError
-    try:
-        yield
-    finally:
-        if "trio" in sys.modules and sys.modules["trio"] is None:
-            del sys.modules["trio"]
-
 PROJECT_URL = "https://github.com/newsletter-privacy/newsletter"
 USER_AGENT = f"newsletter/{__version__} (+{PROJECT_URL})"
 MAX_BYTES = 10 * 1024 * 1024
@@ -352,6 +335,23 @@ class _LazyPool:
                         self.pool.shutdown(wait=False, cancel_futures=True)
                     self.pool = None
             return self.pool
+
+
+@contextmanager
+def _without_trio() -> Iterator[None]:
+    """Keep trio out of httpcore's import: httpcore imports it when it is installed (the
+    browser tests' selenium brings it), only for its async trio backend, which this sync
+    client never uses; the import alone is a tenth of a second of a warm build.
+    Where trio is already imported, nothing changes."""
+    if "trio" in sys.modules:
+        yield
+        return
+    sys.modules["trio"] = None  # type: ignore[assignment]  # import trio: ImportError
+    try:
+        yield
+    finally:
+        if "trio" in sys.modules and sys.modules["trio"] is None:
+            del sys.modules["trio"]
 
 
 # --- the fetcher ----------------------------------------------------------------------
