@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 KEEP_DAYS = 60
 # Modules whose code decides tags and watchlist hits: a change to any is a new fingerprint.
 _TAG_CODE = ("tag/tagger.py", "tag/matcher.py", "tag/normalize.py", "tag/taxonomy.py",
-             "tag/taxonomy.yaml", "watchlist.py")
+             "tag/taxonomy.yaml", "tag/word_model.py", "tag/word_model.json", "watchlist.py")
 
 
 @lru_cache(maxsize=1)

@@ -21,7 +21,7 @@ separates words, and a hyphenated compound is tried joined as well
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import accumulate, compress
 from operator import itemgetter
 from typing import Any, Callable, Iterable, Sequence
@@ -55,6 +55,7 @@ class Scan:
     starts: list[int]  # character offset of each word
     ends: list[int]
     matches: list[tuple[int, int, int]]  # (term index, first word, last word)
+    words: list[str] = field(default_factory=list)  # each word folded (``words_of``)
 _MAX_GAP = 3
 # Sentence ends: punctuation followed by space, or a line break. Abbreviations are
 # filtered in ``split_sentences``. A line break's match starts at the break, not at the
@@ -65,6 +66,11 @@ _ABBREV = frozenset(
     "dr mr mrs ms prof st nr no vs bzw ca vgl usw inc ltd co corp jr sr gov sen rep "
     "abs art mio mrd bspw evtl ggf inkl jh sog z b d h u a s o".split()
 )
+
+
+def words_of(text: str) -> list[str]:
+    """The words of ``text`` folded, as ``TermMatcher.scan`` sees them."""
+    return _TOKEN_SPLIT.split(fold(text))[1::2]
 
 
 def expand(pattern: str) -> list[str]:
@@ -293,7 +299,7 @@ class TermMatcher:
                 last = bisect_left(starts, m.end()) - 1
                 for idx in info[1]:
                     out.append((idx, first, last))
-        return Scan(starts, ends, out)
+        return Scan(starts, ends, out, words)
 
     def _walk(self, atoms: list[frozenset[int]], j: int, rest: tuple[int, ...]) -> int:
         """Index of the last token if ``rest`` matches from token ``j``, else -1."""

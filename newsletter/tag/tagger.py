@@ -22,6 +22,7 @@ from bisect import bisect_right
 
 from .matcher import Scan, TermMatcher, split_sentences
 from .normalize import normalize_text
+from .word_model import WordModel
 from .taxonomy import Cue, Taxonomy, load_builtin, merge_user_topics
 
 _Match = tuple[int, int, int]  # term index, first token, last token
@@ -168,7 +169,24 @@ class Tagger:
                     if len(seen) >= st.max_evidence:
                         break
                 ev[tid] = tuple(seen.values())
+        model = self._word_model
+        if model is not None and scan.matches and len(topics) < n_topics:
+            added = model.topics(scan, norm, skip=set(topics), max_evidence=st.max_evidence)
+            if added:
+                ev.update(added)
+                topics = [tid for tid in self.topic_ids if tid in ev]
         return TagResult(topics=tuple(topics), evidence=MappingProxyType(ev))
+
+    @cached_property
+    def _word_model(self) -> WordModel | None:
+        """The statistical second opinion (``word_model``), or None when turned off."""
+        threshold = self.settings.word_model_threshold
+        if not threshold:
+            return None
+        term_ids = {t: i for i, t in enumerate(self._matcher.terms)}
+        excluded = {t.id: frozenset(term_ids[p] for p in t.exclude if p in term_ids)
+                    for t in self.taxonomy.topics if t.exclude}
+        return WordModel.load(self.topic_ids, threshold, excluded)
 
     def _sentences(self, norm: str, head_end: int
                    ) -> tuple[Scan, list[tuple[bool, list[_Match], frozenset[int], list[_Match]]]]:

@@ -37,6 +37,9 @@ class Settings:
     max_evidence: int = 3  # phrases kept per topic
     evidence_window: int = 6  # words between trigger and context still shown as one phrase
     max_phrase_chars: int = 60
+    # the word model (word_model.json) adds a topic the cues missed at this probability;
+    # 0 turns it off
+    word_model_threshold: float = 0.8
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,111 @@
+"""Train the tagger's word model (newsletter/tag/word_model.json), by hand, offline.
+
+    pip install scikit-learn numpy      # for this script only; the tagger needs neither
+    python benchmarks/train_word_model.py
+
+Per built-in topic, a logistic regression over which words an item contains (title and
+text, folded and split exactly as the tagger's scan does), trained on the project's own
+labelled sets. The tagger adds a topic the rules missed when the model is confident
+(``word_model_threshold`` in taxonomy.yaml) and the item matched at least one taxonomy
+term; the words that weighed most are its evidence.
+
+Trained on the tuning and validation sets only. Never on ../shared/eval/dev.jsonl (the
+project's yardstick, measured on a hidden set of the same kind) nor on the judge sets
+``fresh3_*`` and ``fresh4_*``, which measure it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from newsletter.tag import Tagger  # noqa: E402
+from newsletter.tag.matcher import words_of  # noqa: E402
+from newsletter.tag.tagger import _join  # noqa: E402
+
+DATA = REPO / "tests" / "data" / "tagging"
+TRAIN = ["blind_en", "blind_de", "more_en1", "more_en2", "more_de1", "more_de2", "extra",
+         "fresh_en", "fresh_de", "fresh2_en", "fresh2_de"]
+OUT = REPO / "newsletter" / "tag" / "word_model.json"
+KEEP = 3000  # words kept: those with the largest weight for some topic
+C = 1.0  # inverse regularisation strength
+PRUNE = 0.05  # smaller weights count as 0 (F1 unchanged on the blind sets), a smaller file
+
+
+# Function words and calendar words (folded, as the scan writes them) are left out: they
+# carry the labellers' language and style, not the topic, and would make poor evidence.
+STOPWORDS = frozenset((
+    "the and for that with this from have has had was were are been being will would can "
+    "could should may might must not but about after before over under into onto than then "
+    "them they their there these those which who whom whose what when where while also more "
+    "most other some such only very just said says say its it's our out off per via upon "
+    "again against all any both each few many much own same too use used using new one two "
+    "three first last year years week weeks month months day days time times people percent "
+    "million billion monday tuesday wednesday thursday friday saturday sunday "
+    "der die das und ist nicht ein eine einer einen eines einem dem den des mit auf fur von "
+    "zu im sich auch es sie wir ich wird werden wurde wurden hat haben hatte hatten sind war "
+    "waren bei nach aus uber noch wie oder aber nur vom zum zur dass dass wenn kann konnen "
+    "soll sollen sollte diese dieser dieses diesem diesen durch gegen unter mehr schon sein "
+    "seine seiner seinen seinem ihre ihr ihren ihrem ihrer man vor bis um als am an so da "
+    "denn doch dann nun hier dort jetzt immer wieder sehr viel viele vielen ohne seit sowie "
+    "etwa rund laut heisst heute gestern morgen jahr jahren jahre woche wochen monat monaten "
+    "tag tagen prozent millionen milliarden montag dienstag mittwoch donnerstag freitag "
+    "samstag sonntag neue neuen neuer neues ersten erste zwei drei ins beim alle allen alles "
+    "andere anderen bereits dabei damit dazu einem einmal ebenfalls gibt geht habe heißt "
+    "keine kein keinen lassen liegt macht mussen muss muessen nicht nichts nun oben sagte "
+    "sagt sei seien selbst sowie uns unser unsere waehrend wahrend was weil weiter welche "
+    "welcher wer wie wird wo zwar zwischen "
+).split())
+
+
+def item_words(it: dict) -> list[str]:
+    """The words the model sees: the scan's folded words, without function words, numbers
+    and words under three letters (the tagger needs no filter: they are not in the model)."""
+    norm, _ = _join(it.get("title") or "", it.get("text") or "")
+    return [w for w in words_of(norm) if len(w) >= 3 and not w.isdigit() and w not in STOPWORDS]
+
+
+def main() -> int:
+    import numpy as np
+    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    items = [json.loads(line) for name in TRAIN
+             for line in (DATA / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()
+             if line.strip()]
+    topics = list(Tagger.load().topic_ids)
+    vec = CountVectorizer(analyzer=lambda ws: ws, min_df=2, binary=True)
+    x = vec.fit_transform([item_words(it) for it in items])
+    vocab = vec.get_feature_names_out()
+    weights = np.zeros((len(topics), len(vocab)))
+    bias = np.zeros(len(topics))
+    for k, t in enumerate(topics):
+        y = np.array([t in it["topics"] for it in items])
+        m = LogisticRegression(C=C, max_iter=5000, class_weight="balanced").fit(x, y)
+        weights[k], bias[k] = m.coef_[0], m.intercept_[0]
+    strength = np.abs(weights).max(axis=0)
+    kept = np.argsort(-strength, kind="stable")[:KEEP]
+    model = {
+        "about": "written by benchmarks/train_word_model.py; see its docstring",
+        "trained_on": [f"tests/data/tagging/{n}.jsonl" for n in TRAIN],
+        "items": len(items),
+        "topics": topics,
+        "bias": [round(float(b), 4) for b in bias],
+        # weights under PRUNE count as 0: each topic's sum then runs over few words
+        "words": {str(vocab[j]): [round(float(w), 4) if abs(w) >= PRUNE else 0
+                                  for w in weights[:, j]]
+                  for j in sorted(kept, key=lambda j: str(vocab[j]))},
+    }
+    OUT.write_text(json.dumps(model, ensure_ascii=False, separators=(",", ":")) + "\n",
+                   encoding="utf-8")
+    print(f"{OUT.relative_to(REPO)}: {len(items)} items, {len(model['words'])} words, "
+          f"{len(topics)} topics")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
