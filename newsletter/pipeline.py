@@ -219,7 +219,7 @@ class _ReadAhead:
 
         self._early: _Early | None = None
         self._thread: threading.Thread | None = None
-        ctx = context(threads_running=threading.active_count() > 1)
+        ctx = context()
         self._pipe, out = ctx.Pipe(duplex=False)
         self._proc: Any = ctx.Process(
             target=_read_ahead_main, name="newsletter-read-ahead", daemon=True,

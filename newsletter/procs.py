@@ -34,8 +34,8 @@ def _reduce_proxy(m: MappingProxyType[Any, Any]) -> tuple[Any, tuple[dict[Any, A
 copyreg.pickle(MappingProxyType, _reduce_proxy)
 
 
-def context(*, threads_running: bool) -> ForkContext | ForkServerContext | SpawnContext:
-    """How to start a helper process.
+def context() -> ForkContext | ForkServerContext | SpawnContext:
+    """How to start a helper process, decided by the threads running now.
 
     On Linux, while the process has one thread, helpers are forked (cheap: they inherit
     the imported modules). Once any other thread runs, forking would copy a threaded
@@ -47,7 +47,7 @@ def context(*, threads_running: bool) -> ForkContext | ForkServerContext | Spawn
     """
     if not sys.platform.startswith("linux"):
         return multiprocessing.get_context("spawn")
-    if not threads_running:
+    if threading.active_count() == 1:
         return multiprocessing.get_context("fork")
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(_PRELOAD)  # takes effect when the server starts

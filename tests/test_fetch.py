@@ -25,6 +25,7 @@ from tests.fetch_helpers import FeedServer, rss, send, simple_feed
 from newsletter.health import (
     feed_states, format_table, health_from_row, long_failing, merge_feed_errors, outcome_of,
     record_results)
+from newsletter import procs
 from newsletter.ingest import fetch as fetch_mod
 from newsletter.ingest.feeds import FeedSource
 from newsletter.ingest.fetch import (
@@ -365,15 +366,17 @@ def test_parsing_in_processes_gives_the_same_articles(server: FeedServer) -> Non
 
 
 def _pool_starts(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    """Records each parser pool start: whether fetch threads were running then."""
+    """Records each parser pool start: whether it came from the forkserver (other threads
+    were running) rather than a fork."""
     starts: list[bool] = []
-    real = fetch_mod._parse_pool
+    real = procs.context
 
-    def spy(workers: int, *, threads_running: bool) -> Any:
-        starts.append(threads_running)
-        return real(workers, threads_running=threads_running)
+    def spy() -> Any:
+        ctx = real()
+        starts.append(ctx.get_start_method() == "forkserver")
+        return ctx
 
-    monkeypatch.setattr(fetch_mod, "_parse_pool", spy)
+    monkeypatch.setattr(procs, "context", spy)
     return starts
 
 

@@ -285,7 +285,7 @@ def _warm_up(annotate: Annotator | None = None) -> None:
         annotate.warm_up()
 
 
-def _parse_pool(workers: int, *, threads_running: bool) -> Any:
+def _parse_pool(workers: int) -> Any:
     """A process pool for parsing, its workers started as ``procs.context`` says (forked
     while this process has one thread, else from the forkserver); each ends with the
     build (``procs.die_with_parent``)."""
@@ -296,7 +296,7 @@ def _parse_pool(workers: int, *, threads_running: bool) -> Any:
 
     return ProcessPoolExecutor(max_workers=workers, initializer=die_with_parent,
                                initargs=(os.getpid(),),
-                               mp_context=context(threads_running=threads_running))
+                               mp_context=context())
 
 
 class _LazyPool:
@@ -318,14 +318,14 @@ class _LazyPool:
     def start(self) -> None:
         """Before the fetch threads exist: a forked pool if this is the process's only
         thread, else one from the forkserver (see ``_parse_pool``)."""
-        self.get(threads_running=threading.active_count() > 1)
+        self.get()
 
-    def get(self, *, threads_running: bool = True) -> Any:
+    def get(self) -> Any:
         """The pool, started on first use; None when processes cannot be had."""
         with self._lock:
             if self.pool is None and not self.failed:
                 try:
-                    self.pool = _parse_pool(self.workers, threads_running=threads_running)
+                    self.pool = _parse_pool(self.workers)
                     for _ in range(self.workers):
                         self.pool.submit(_warm_up, self.annotate)
                 except Exception as e:
@@ -529,8 +529,8 @@ class HttpFetcher:
                 states: Mapping[str, FeedState] | None = None, *,
                 now: datetime | None = None) -> None:
         """Start the parser processes now, from the calling thread, if ``fetch_all`` of these
-        sources will need them; for a caller about to run ``fetch_all`` in another thread
-        while its own thread works on.
+        sources will need them; for a caller that starts other threads before it calls
+        ``fetch_all`` (the build receives its read-ahead in one).
 
         Forking is safe only while the process has one thread: a lock another thread
         holds at that moment stays held in the child for good (a build hung when the
