@@ -21,7 +21,7 @@ separates words, and a hyphenated compound is tried joined as well
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import accumulate, compress
 from operator import itemgetter
 from typing import Any, Callable, Iterable, Sequence
@@ -55,7 +55,7 @@ class Scan:
     starts: list[int]  # character offset of each word
     ends: list[int]
     matches: list[tuple[int, int, int]]  # (term index, first word, last word)
-    words: list[str] = field(default_factory=list)  # each word folded (``words_of``)
+    words: list[str]  # each word folded (``words_of``)
 _MAX_GAP = 3
 # Sentence ends: punctuation followed by space, or a line break. Abbreviations are
 # filtered in ``split_sentences``. A line break's match starts at the break, not at the

@@ -183,9 +183,8 @@ class Tagger:
         threshold = self.settings.word_model_threshold
         if not threshold:
             return None
-        term_ids = {t: i for i, t in enumerate(self._matcher.terms)}
-        excluded = {t.id: frozenset(term_ids[p] for p in t.exclude if p in term_ids)
-                    for t in self.taxonomy.topics if t.exclude}
+        # a topic's user exclusions, as its compiled cues carry them
+        excluded = {self.topic_ids[c.topic]: c.excluded for c in self._cues if c.excluded}
         return WordModel.load(self.topic_ids, threshold, excluded)
 
     def _sentences(self, norm: str, head_end: int

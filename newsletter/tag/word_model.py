@@ -38,7 +38,8 @@ class WordModel:
     def load(cls, topic_ids: Sequence[str], threshold: float,
              excluded: Mapping[str, frozenset[int]]) -> "WordModel":
         raw = _raw()
-        cols = [k for k, t in enumerate(raw["topics"]) if t in set(topic_ids)]
+        wanted = set(topic_ids)
+        cols = [k for k, t in enumerate(raw["topics"]) if t in wanted]
         vectors = {w: tuple(float(v[k]) for k in cols) for w, v in raw["words"].items()}
         return cls([raw["topics"][k] for k in cols], [raw["bias"][k] for k in cols], vectors,
                    threshold, excluded)
