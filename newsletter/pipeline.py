@@ -246,10 +246,9 @@ class _ReadAhead:
             self._early = None
 
     def result(self, wait: float = 300.0) -> _Early | None:
-        """The read-ahead's result: None if it found nothing, failed, or is not done within
-        ``wait`` seconds (a stuck process must not hold up the build: it does the work)."""
-        if self._proc is not None and self._thread is None and self._pipe.poll(wait):
-            self._receive()
+        """The read-ahead's result (after ``listen``): None if it found nothing, failed, or is
+        not done within ``wait`` seconds (a stuck process must not hold up the build: it
+        does the work)."""
         if self._thread is not None:
             self._thread.join(wait)
         self.stop()
