@@ -204,11 +204,10 @@ def test_a_rebuild_sees_a_changed_feed_item_and_an_unchanged_rebuild_is_the_same
     """The build reads and tags the stored items while it fetches; that early read is used
     only when the fetch brought nothing new or changed, else the build reads again."""
     import json
-    import os
     import shutil
 
     from .conftest import DATA, run_cli
-    from .test_build_e2e import NOW, make_config
+    from .test_build_e2e import NOW, edit_feed, make_config
 
     base, root = http_dir
     for f in (DATA / "e2e").iterdir():
@@ -222,11 +221,6 @@ def test_a_rebuild_sees_a_changed_feed_item_and_an_unchanged_rebuild_is_the_same
 
     first = build("one")
     assert build("two")["stories"] == first["stories"]  # warm: nothing new, same issue
-    feed = root / "privacy_en.rss"
-    feed.write_text(feed.read_text(encoding="utf-8").replace(
-        "Hospital chain confirms breach", "Hospital chain Zorvexa confirms breach"),
-        encoding="utf-8")
-    later = feed.stat().st_mtime + 10  # Last-Modified has whole seconds: not a 304
-    os.utime(feed, (later, later))
+    edit_feed(root, "Hospital chain confirms breach", "Hospital chain Zorvexa confirms breach")
     titles = [s["title"] for s in build("three")["stories"]]
     assert any("Zorvexa" in t for t in titles), titles

@@ -6,6 +6,7 @@ The seeds are the user's two articles; the feeds are fixtures in tests/data/e2e.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path
@@ -18,7 +19,11 @@ NOW = "2026-11-23T07:00:00+01:00"
 NEXT_WEEK = "2026-11-30T07:00:00+01:00"
 
 
-def make_config(project: Path, base: str) -> Path:
+def make_config(project: Path, base: str, *, broken: bool = True) -> Path:
+    """The two e2e feeds served from ``base``, and (``broken``) one that is not there."""
+    missing = f"""  - name: Broken feed
+    url: {base}/missing.xml
+""" if broken else ""
     return write_config(project, f"""\
 newsletter:
   title: Privacy Alerts
@@ -34,9 +39,16 @@ feeds:
     url: {base}/privacy_en.rss
   - name: Datenschutz-Ticker
     url: {base}/datenschutz_de.atom
-  - name: Broken feed
-    url: {base}/missing.xml
-""")
+{missing}""")
+
+
+def edit_feed(root: Path, old: str, new: str, name: str = "privacy_en.rss") -> None:
+    """Change a served feed for a rebuild. Its mtime moves on 10 s: the server's
+    Last-Modified has whole seconds, so two builds within one second would get a 304."""
+    feed = root / name
+    feed.write_text(feed.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
+    later = feed.stat().st_mtime + 10
+    os.utime(feed, (later, later))
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from __future__ import annotations
 import gc
 import json
 import multiprocessing
-import os
 import pickle
 import shutil
 import subprocess
@@ -26,25 +25,12 @@ from newsletter.ingest.feeds import FeedSource
 from newsletter.ingest.fetch import FeedResult
 from newsletter.types import TagResult
 
-from .conftest import DATA, REPO, write_config
-from .test_build_e2e import NOW
+from .conftest import DATA, REPO
+from .test_build_e2e import NOW, edit_feed, make_config
 
 
 def _config(project: Path, base: str) -> Any:
-    return load_config(write_config(project, f"""\
-newsletter:
-  title: Privacy Alerts
-  timezone: Europe/Berlin
-  output_dir: digests
-  state: .newsletter/state.sqlite3
-seeds: seeds
-watchlist: [TikTok, ByteDance]
-feeds:
-  - name: Privacy Wire
-    url: {base}/privacy_en.rss
-  - name: Datenschutz-Ticker
-    url: {base}/datenschutz_de.atom
-"""))
+    return load_config(make_config(project, base, broken=False))
 
 
 def _read_aheads() -> list[multiprocessing.process.BaseProcess]:
@@ -94,12 +80,7 @@ def test_news_from_a_feed_discards_the_read_ahead(
     config, root = served
     now = datetime.fromisoformat(NOW)
     pipeline.build(config, now=now, out_dir=tmp_path / "one")
-    feed = root / "privacy_en.rss"
-    feed.write_text(feed.read_text(encoding="utf-8").replace(
-        "Hospital chain confirms breach", "Hospital chain Zorvexa confirms breach"),
-        encoding="utf-8")
-    later = feed.stat().st_mtime + 10  # Last-Modified has whole seconds: not a 304
-    os.utime(feed, (later, later))
+    edit_feed(root, "Hospital chain confirms breach", "Hospital chain Zorvexa confirms breach")
     report = pipeline.build(config, now=now, out_dir=tmp_path / "two")
     assert any("Zorvexa" in s.lead.article.title for s in report.digest.stories)
     issue = json.loads((tmp_path / "two" / "2026-W48.json").read_text(encoding="utf-8"))
