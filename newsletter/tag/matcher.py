@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import accumulate, compress
 from operator import itemgetter
 from typing import Any, Callable, Iterable, Sequence
@@ -87,7 +88,8 @@ def expand(pattern: str) -> list[str]:
     return out
 
 
-def parse_term(pattern: str) -> list[tuple[str, ...]]:
+@lru_cache(maxsize=16_384)  # the taxonomy check and the matcher's compile parse the same terms
+def parse_term(pattern: str) -> tuple[tuple[str, ...], ...]:
     """Expanded variants of a term, each a tuple of atoms; ValueError if malformed."""
     variants = []
     for variant in expand(fold(pattern.strip())):
@@ -106,7 +108,7 @@ def parse_term(pattern: str) -> list[tuple[str, ...]]:
         variants.append(atoms)
     if not variants:
         raise ValueError(f"empty term {pattern!r}")
-    return variants
+    return tuple(variants)
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -138,6 +140,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
 
 
 _EMPTY: frozenset[int] = frozenset()
+_GAP_ONLY = frozenset((GAP,))
 _WordInfo = tuple  # (frozenset of atom ids, single-term ids, multi-term entries, gapped)
 _NO_MATCH: _WordInfo = (_EMPTY, (), {}, ())  # what most words match: nothing
 _atoms_of_info = itemgetter(0)
@@ -218,7 +221,10 @@ class TermMatcher:
         for a in atoms:
             for e in self._multi.get(a, ()):
                 by_next.setdefault(e[1][0], []).append(e)
-        gapped = tuple(by_next.pop(GAP, ()))
+        # a gap term is walked only where the item has all its other words somewhere: most
+        # start with a function word ("mit ~ teilen", "in ~ ermittlungen")
+        gapped = tuple((idx, rest, frozenset(rest) - _GAP_ONLY)
+                       for idx, rest in by_next.pop(GAP, ()))
         # past the second word: what remains to walk (empty for two-word terms)
         multis = {k: tuple((idx, rest[1:]) for idx, rest in v) for k, v in by_next.items()}
         return (frozenset(atoms), singles, multis, gapped)
@@ -268,6 +274,7 @@ class TermMatcher:
                     infos[i] = self._usa
         atoms = list(map(_atoms_of_info, infos))
         out: list[tuple[int, int, int]] = []
+        present: frozenset[int] | None = None  # every atom of the item, on demand
         n = len(atoms)
         walk = self._walk
         last = n - 1
@@ -284,10 +291,13 @@ class TermMatcher:
                             end = walk(atoms, i + 2, rest) if rest else i + 1
                             if end >= 0:
                                 out.append((idx, i, end))
-            for idx, rest in info[3]:
-                end = walk(atoms, i + 1, rest)
-                if end >= 0:
-                    out.append((idx, i, end))
+            for idx, rest, need in info[3]:
+                if present is None:
+                    present = _EMPTY.union(*atoms)
+                if need <= present:
+                    end = walk(atoms, i + 1, rest)
+                    if end >= 0:
+                        out.append((idx, i, end))
         if "-" in low:  # hyphen compounds, tried joined: "Daten-Leck" is "datenleck"
             from bisect import bisect_left
 

@@ -104,6 +104,11 @@ class Tagger:
         return self._compiled[3]
 
     @cached_property
+    def _triggers(self) -> frozenset[int]:
+        """Terms that trigger some cue."""
+        return frozenset(self._by_trigger)
+
+    @cached_property
     def _gapped(self) -> frozenset[int]:
         """Terms with a ``~`` gap: German verbs that bracket their object ("legt ~ vor")."""
         return frozenset(i for i, t in enumerate(self._matcher.terms) if "~" in t)
@@ -211,9 +216,11 @@ class Tagger:
         head = terms.get(1, frozenset()) if head_end else frozenset()
         empty: frozenset[int] = frozenset()
         no_lead: list[_Match] = []
+        # a sentence without a trigger scores nothing (it serves only as context, above)
+        triggers = self._triggers
         return scan, [(head_end > 0 and k == 1, groups[k], head | terms.get(k - 1, empty),
                        groups.get(2, no_lead) if head_end > 0 and k == 1 else no_lead)
-                      for k in sorted(groups)]
+                      for k in sorted(groups) if not triggers.isdisjoint(terms[k])]
 
     def debug(self, title: str, text: str) -> list[str]:
         """Which cues fired in which sentence: for tuning the data file, not for users."""
@@ -253,6 +260,13 @@ class Tagger:
                     continue
                 done.add(ci)
                 cue = self._cues[ci]
+                for need in cue.with_:  # most cues fail here: a context list not present
+                    if need.isdisjoint(present):
+                        break
+                else:
+                    need = None
+                if need is not None:
+                    continue
                 # a veto only in the lead binds a headline only when it needs the lead's
                 # context: "Regulator blocks chatbot app" stands on its own words
                 own_only = False
