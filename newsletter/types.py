@@ -55,6 +55,9 @@ class TagResult:
 
     topics: tuple[str, ...] = ()  # topic ids, in taxonomy order
     evidence: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # topic id -> matched phrases
+    # topics the cues found but the word model overruled, with the cues' phrases: for
+    # ``newsletter tag --explain`` (not kept in the tag cache; a build shows only tags)
+    overruled: Mapping[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)

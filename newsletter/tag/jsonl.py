@@ -66,7 +66,7 @@ def run_tag(stdin: TextIO, stdout: TextIO, stderr: TextIO, tagger: Tagger,
         res = tagger.tag(obj.get("title") or "", obj.get("text") or "", obj.get("lang"))
         if explain:
             stdout.write(explain_lines(obj["id"], obj.get("title") or "", res.topics,
-                                       res.evidence, tagger.labels))
+                                       res.evidence, tagger.labels, res.overruled))
         else:
             out = {"id": obj["id"], "topics": list(res.topics),
                    "evidence": {t: list(res.evidence[t]) for t in res.topics}}
@@ -75,13 +75,20 @@ def run_tag(stdin: TextIO, stdout: TextIO, stderr: TextIO, tagger: Tagger,
 
 
 def explain_lines(item_id: Any, title: str, topics: tuple[str, ...],
-                  evidence: Any, labels: dict[str, str]) -> str:
-    """A few lines for a human: the item, then each topic with the phrases behind it."""
+                  evidence: Any, labels: dict[str, str], overruled: Any = None) -> str:
+    """A few lines for a human: the item, then each topic with the phrases behind it, and
+    each topic the cues found that the word model overruled."""
     head = f"{item_id}: {title[:80]}" if title else f"{item_id}"
-    if not topics:
-        return f"{head}\n  (no topic: not privacy news)\n"
     lines = [head]
+    if not topics:
+        lines.append("  (no topic: not privacy news)")
     for t in topics:
-        phrases = ", ".join(f"'{p}'" for p in evidence.get(t, ()))
-        lines.append(f"  {t} ({labels.get(t, t)}): {phrases}")
+        lines.append(f"  {t} ({labels.get(t, t)}): {_quoted(evidence.get(t, ()))}")
+    for t, phrases in (overruled or {}).items():
+        lines.append(f"  not {t}: the cues found {_quoted(phrases)}, but the word model "
+                     f"is sure the story is not about {labels.get(t, t).lower()}")
     return "\n".join(lines) + "\n"
+
+
+def _quoted(phrases: Any) -> str:
+    return ", ".join(f"'{p}'" for p in phrases)

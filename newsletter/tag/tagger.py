@@ -104,6 +104,11 @@ class Tagger:
         return self._compiled[3]
 
     @cached_property
+    def _user_terms(self) -> frozenset[int]:
+        """Trigger terms of the cues a user's ``topics:`` section added."""
+        return frozenset(t for c in self._cues if c.name.endswith("#user") for t in c.triggers)
+
+    @cached_property
     def _triggers(self) -> frozenset[int]:
         """Terms that trigger some cue."""
         return frozenset(self._by_trigger)
@@ -175,22 +180,31 @@ class Tagger:
                         break
                 ev[tid] = tuple(seen.values())
         model = self._word_model
-        if model is not None and scan.matches and len(topics) < n_topics:
-            added = model.topics(scan, norm, skip=set(topics), max_evidence=st.max_evidence)
-            if added:
+        overruled: dict[str, tuple[str, ...]] = {}
+        if model is not None and scan.matches:
+            # a tag a user's own terms gave is theirs: the model never overrules it
+            user = self._user_terms
+            mine = {tid for ti, tid in enumerate(self.topic_ids) if tid in ev and user
+                    and any(f[1][0][0] in user for f in found[ti])}
+            added, dropped = model.judge(scan, norm, tagged=set(topics), keep=mine,
+                                         max_evidence=st.max_evidence)
+            if added or dropped:
+                overruled = {t: ev.pop(t) for t in dropped}
                 ev.update(added)
                 topics = [tid for tid in self.topic_ids if tid in ev]
-        return TagResult(topics=tuple(topics), evidence=MappingProxyType(ev))
+        return TagResult(topics=tuple(topics), evidence=MappingProxyType(ev),
+                         overruled=MappingProxyType(overruled))
 
     @cached_property
     def _word_model(self) -> WordModel | None:
         """The statistical second opinion (``word_model``), or None when turned off."""
-        threshold = self.settings.word_model_threshold
-        if not threshold:
+        st = self.settings
+        if not st.word_model_threshold and not st.word_model_veto:
             return None
         # a topic's user exclusions, as its compiled cues carry them
         excluded = {self.topic_ids[c.topic]: c.excluded for c in self._cues if c.excluded}
-        return WordModel.load(self.topic_ids, threshold, excluded)
+        return WordModel.load(self.topic_ids, st.word_model_threshold, st.word_model_veto,
+                              st.word_model_veto_words, excluded)
 
     def _sentences(self, norm: str, head_end: int
                    ) -> tuple[Scan, list[tuple[bool, list[_Match], frozenset[int], list[_Match]]]]:

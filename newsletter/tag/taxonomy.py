@@ -37,9 +37,12 @@ class Settings:
     max_evidence: int = 3  # phrases kept per topic
     evidence_window: int = 6  # words between trigger and context still shown as one phrase
     max_phrase_chars: int = 60
-    # the word model (word_model.json) adds a topic the cues missed at this probability;
-    # 0 turns it off
+    # the word model (word_model.json) adds a topic the cues missed at this probability
+    # and drops one they found below the veto, when the item has this many of its words
+    # and they speak against the topic; 0 turns adding or the veto off
     word_model_threshold: float = 0.8
+    word_model_veto: float = 0.03
+    word_model_veto_words: int = 15
 
 
 @dataclass(frozen=True)

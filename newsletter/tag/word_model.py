@@ -4,11 +4,11 @@ The cues (taxonomy.yaml) decide from phrases in context and say why; they miss s
 in words no cue anticipated. This model, one logistic regression per built-in topic over
 which words an item contains, trained offline on the project's own labelled sets
 (``benchmarks/train_word_model.py``; never on the dev set), adds a topic the cues missed
-when it is confident. It only adds, never removes; it speaks only on items that matched
-some taxonomy term (news with no privacy vocabulary at all stays untagged); its evidence
-is the words that weighed most, as the text writes them; a user's ``exclude`` terms
-weigh nothing for their topic, as for the cues. Measured on two blind sets nobody tuned on
-(fresh3, fresh4): micro F1 +0.03 each, the dev set unchanged.
+when it is confident, and drops a topic the cues found when it is sure the item is not
+about it (cue words used in another sense), never one the user's own terms gave. It speaks
+only on items that matched some taxonomy term (news with no privacy vocabulary at all stays
+untagged); its evidence is the words that weighed most, as the text writes them; a user's
+``exclude`` terms weigh nothing for their topic, as for the cues.
 """
 
 from __future__ import annotations
@@ -22,44 +22,47 @@ from .matcher import Scan
 
 
 class WordModel:
-    """Per-topic word weights; ``topics`` adds the confident ones to a tagged item."""
+    """Per-topic word weights; ``judge`` adds the topics it is sure of and drops the ones it
+    is sure are wrong."""
 
     def __init__(self, topics: Sequence[str], bias: Sequence[float],
-                 vectors: Mapping[str, tuple[float, ...]], threshold: float,
-                 excluded: Mapping[str, frozenset[int]]) -> None:
+                 vectors: Mapping[str, tuple[float, ...]], threshold: float, veto: float,
+                 veto_words: int, excluded: Mapping[str, frozenset[int]]) -> None:
         self._topics = tuple(topics)
         self._bias = tuple(bias)
         self._vectors = vectors  # folded word -> its weight for each topic, in ``_topics`` order
         self._vocabulary = frozenset(vectors)
-        self._logit = math.log(threshold / (1.0 - threshold))  # no exp per item
+        # probabilities as log-odds: no exp per item; a 0 turns that side off
+        self._add = _logit(threshold) if threshold else math.inf
+        self._veto = _logit(veto) if veto else -math.inf
+        self._veto_words = veto_words  # the model's words an item needs for a veto
         self._excluded = [excluded.get(t, frozenset()) for t in self._topics]
 
     @classmethod
-    def load(cls, topic_ids: Sequence[str], threshold: float,
+    def load(cls, topic_ids: Sequence[str], threshold: float, veto: float, veto_words: int,
              excluded: Mapping[str, frozenset[int]]) -> "WordModel":
         raw = _raw()
         wanted = set(topic_ids)
         cols = [k for k, t in enumerate(raw["topics"]) if t in wanted]
         vectors = {w: tuple(float(v[k]) for k in cols) for w, v in raw["words"].items()}
         return cls([raw["topics"][k] for k in cols], [raw["bias"][k] for k in cols], vectors,
-                   threshold, excluded)
+                   threshold, veto, veto_words, excluded)
 
-    def topics(self, scan: Scan, text: str, *, skip: set[str], max_evidence: int
-               ) -> dict[str, tuple[str, ...]]:
-        """Topic -> evidence words, for the topics not in ``skip`` the model is sure of.
+    def judge(self, scan: Scan, text: str, *, tagged: set[str], keep: set[str],
+              max_evidence: int) -> tuple[dict[str, tuple[str, ...]], list[str]]:
+        """(topic -> evidence words, for the untagged topics the model is sure of;
+        the tagged topics it is sure are wrong, except those in ``keep``).
 
         ``scan`` is the cues' scan of ``text`` (its words and term matches)."""
         words = scan.words
         present = self._vocabulary.intersection(words)
-        out: dict[str, tuple[str, ...]] = {}
-        if not present:
-            return out
         vectors = self._vectors
         # every topic's sum at once, in C: the present words' vectors, transposed and summed
-        sums = list(map(sum, zip(*map(vectors.__getitem__, present))))
+        sums = list(map(sum, zip(*map(vectors.__getitem__, present)))) if present \
+            else [0.0] * len(self._topics)
+        added: dict[str, tuple[str, ...]] = {}
+        dropped: list[str] = []
         for k, topic in enumerate(self._topics):
-            if topic in skip:
-                continue
             z = self._bias[k] + sums[k]
             mine = present
             if self._excluded[k]:  # a user's exclude terms weigh nothing for their topic
@@ -68,12 +71,23 @@ class WordModel:
                     for j in range(a, b + 1))
                 z -= sum(vectors[w][k] for w in banned)
                 mine = present - banned
-            if z < self._logit:
+            if topic in tagged:
+                # sure it is not, because of the words, from enough of them: the prior alone
+                # or a few words of a short item are no case against what the cues found
+                if z < self._veto and z < self._bias[k] and len(present) >= self._veto_words \
+                        and topic not in keep:
+                    dropped.append(topic)
+                continue
+            if z < self._add:
                 continue
             strongest = sorted((w for w in mine if vectors[w][k] > 0),
                                key=lambda w: -vectors[w][k])[:max_evidence]
-            out[topic] = tuple(_as_written(w, words, scan, text) for w in strongest)
-        return out
+            added[topic] = tuple(_as_written(w, words, scan, text) for w in strongest)
+        return added, dropped
+
+
+def _logit(p: float) -> float:
+    return math.log(p / (1.0 - p))
 
 
 def _raw() -> dict[str, Any]:
