@@ -20,7 +20,7 @@ from typing import Any, Callable, Mapping
 from ..types import TagResult
 from bisect import bisect_right
 
-from .matcher import Scan, TermMatcher, split_sentences
+from .matcher import Scan, TermMatcher, sentence_starts
 from .normalize import normalize_text
 from .word_model import WordModel
 from .taxonomy import Cue, Taxonomy, load_builtin, merge_user_topics
@@ -218,8 +218,8 @@ class Tagger:
         scan = self._matcher.scan(norm)
         if not scan.matches:
             return scan, []
-        bounds = [0] + [s0 for s0, _ in split_sentences(norm[head_end:]) if s0 > 0]
-        bounds = [0] + [b + head_end for b in bounds] if head_end else bounds
+        body = sentence_starts(norm[head_end:] if head_end else norm)
+        bounds = [0, head_end] + [b + head_end for b in body] if head_end else [0] + body
         starts = scan.starts
         groups: dict[int, list[_Match]] = {}
         for m in scan.matches:
