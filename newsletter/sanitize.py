@@ -103,7 +103,9 @@ def sanitize_html(fragment: str) -> str:
 
 _BLOCK_END = re.compile(r"(?i)</(?:p|div|li|h[1-6]|blockquote|pre|tr|table|section|article|ul|ol)"
                         r"\s*>|<(?:p|li|tr)\b[^>]*>|<br\s*/?>|<hr\s*/?>")
-_WS = re.compile(r"[ \t\r\f\v]+")
+# runs to collapse: two or more blanks, or any blank other than a space (matching every
+# single space, to put the same space back, made this the costliest pass of a feed's text)
+_WS = re.compile(r"[ \t\r\f\v]{2,}|[\t\r\f\v]")
 # Control characters (C0 except tab and newline, DEL, C1), bidirectional embeddings,
 # overrides and isolates (they can reorder what a reader sees: CVE-2021-42574),
 # zero-width spaces and BOMs, lone surrogates (unencodable) and non-characters.

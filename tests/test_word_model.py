@@ -23,7 +23,7 @@ from .conftest import REPO
 # the model sure of tracking, "quimsy" adds a little; "spielfeldx" makes it sure a story
 # is no ban.
 HAND = {"topics": ["tracking", "bans"], "bias": [-3.0, -3.0],
-        "words": {"zorblat": [4.0, 0.0], "quimsy": [0.5, 0.0], "verbotix": [0.0, 4.0],
+        "words": {"zorblat": [5.0, 0.0], "quimsy": [0.5, 0.0], "verbotix": [0.0, 4.0],
                   "spielfeldx": [0.0, -8.0]}}
 BAN = "Regierung verbietet TikTok auf Diensthandys"
 

@@ -40,7 +40,7 @@ class Settings:
     # the word model (word_model.json) adds a topic the cues missed at this probability
     # and drops one they found below the veto, when the item has this many of its words
     # and they speak against the topic; 0 turns adding or the veto off
-    word_model_threshold: float = 0.8
+    word_model_threshold: float = 0.9
     word_model_veto: float = 0.03
     word_model_veto_words: int = 15
 
