@@ -21,11 +21,12 @@ separates words, and a hyphenated compound is tried joined as well
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import accumulate, compress, count, repeat
 from operator import add, itemgetter
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 # A word, captured: ``split`` gives the gaps and the words, alternating.
 _TOKEN_SPLIT = re.compile(r"([^\W_]+(?:'[^\W_]+)*)")
@@ -36,9 +37,10 @@ GAP = -1  # atom id of ``~``
 # Umlauts folded for matching, so a German plural with umlaut matches its singular's
 # prefix ("Fingerabdruck*" -> "Fingerabdrücke") and "Strasse" equals "Straße".
 # Folding is length-preserving, so offsets into the folded text are offsets into the original.
-# from a word's start only: without the lookbehind the engine retried inside every word
-# (each of a word's letters started a run that then found no hyphen), three times the time
 _COMPOUND = re.compile(r"(?<![^\W_])[^\W_]+(?:-[^\W_]+)+")
+# a hyphen between two word characters; the pattern opens with the hyphen, which the regex
+# engine finds as fast as str.find (searching for _COMPOUND itself tried every position)
+_INNER_HYPHEN = re.compile(r"-(?<=[^\W_]-)(?=[^\W_])")
 
 
 def fold(text: str) -> str:
@@ -192,6 +194,23 @@ class _AtomCache(dict[str, _WordInfo]):
         return value
 
 
+def _compounds(low: str, starts: list[int]) -> Iterator[re.Match[str]]:
+    """``_COMPOUND.finditer(low)``, found from the hyphens: ``starts`` are the offsets of
+    ``low``'s words (``_tokens``). Hyphens come left to right, so the first one not inside
+    a compound found already is a compound's first; its run starts with the word before
+    it, after that word's last apostrophe ("it's-x" joins "s-x", as the pattern does)."""
+    end = 0
+    for h in _INNER_HYPHEN.finditer(low):
+        at = h.start()
+        if at < end:
+            continue
+        word = starts[bisect_right(starts, at - 1) - 1]
+        m = _COMPOUND.match(low, low.rfind("'", word, at) + 1 or word)
+        if m:  # always: a hyphen between word characters is inside a compound
+            end = m.end()
+            yield m
+
+
 class TermMatcher:
     """Finds every occurrence of many terms in a token list; compile once, use for all items."""
 
@@ -326,9 +345,7 @@ class TermMatcher:
                     if end >= 0:
                         out.append((idx, i, end))
         if "-" in low:  # hyphen compounds, tried joined: "Daten-Leck" is "datenleck"
-            from bisect import bisect_left
-
-            for m in _COMPOUND.finditer(low):
+            for m in _compounds(low, starts):
                 info = cache[m.group().replace("-", "")]
                 if not info[0]:
                     continue
