@@ -88,15 +88,18 @@ def outcome_of(r: "FeedResult") -> str:
 
 
 def record_results(store: Store, results: Sequence["FeedResult"], now: datetime) -> None:
-    """Write each fetched feed's health (and validators) to the store; skipped feeds untouched."""
-    for r in results:
-        if r.skipped:
-            continue
-        store.record_feed(url=r.source.url, name=r.source.name, now=now, ok=r.error is None,
-                          status=r.status, error=r.error,
-                          items=None if (r.not_modified or r.error) else len(r.articles),
-                          etag=r.etag, last_modified=r.last_modified, moved_to=r.moved_to,
-                          retry_after=r.retry_after)
+    """Write each fetched feed's health (and validators) to the store; skipped feeds untouched.
+
+    One transaction for all: a commit per feed was a fifth of a warm build's own time."""
+    with store.transaction():
+        for r in results:
+            if r.skipped:
+                continue
+            store.record_feed(url=r.source.url, name=r.source.name, now=now, ok=r.error is None,
+                              status=r.status, error=r.error,
+                              items=None if (r.not_modified or r.error) else len(r.articles),
+                              etag=r.etag, last_modified=r.last_modified, moved_to=r.moved_to,
+                              retry_after=r.retry_after)
 
 
 def long_failing(store: Store, now: datetime, days: int = 7,

@@ -80,3 +80,25 @@ def test_selection_rules(tmp_path: Path) -> None:
         again = select_items(s.items_for_issue(period.issue, T0), period, 14)
         assert {i.key for i in again} == keys
         assert [r.issue for r in s.issues()] == ["2026-W48"]
+
+
+def test_a_transaction_inside_another_joins_it(tmp_path: Path) -> None:
+    """Feed health for many feeds is one commit: each record_feed joins the caller's
+    transaction, and a failure anywhere rolls all of them back."""
+    now = datetime(2026, 11, 23, 7, tzinfo=timezone.utc)
+
+    def record(st: Store, url: str) -> None:
+        st.record_feed(url=url, name=url, now=now, ok=True, status=200, error=None, items=1)
+
+    with Store(tmp_path / "state.sqlite3") as st:
+        with pytest.raises(RuntimeError), st.transaction():
+            record(st, "http://a/f")
+            record(st, "http://b/f")
+            raise RuntimeError("after two feeds")
+        assert st.feeds() == []
+        with st.transaction():
+            record(st, "http://a/f")
+            assert st.db.in_transaction  # the inner commit did not end the outer one
+            record(st, "http://b/f")
+        assert [r["url"] for r in st.feeds()] == ["http://a/f", "http://b/f"]
+        assert not st.db.in_transaction
