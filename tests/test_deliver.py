@@ -239,3 +239,25 @@ def test_oversize_issue_trimmed_under_gmail_limit(tmp_path: Path, server: tuple[
     assert 'href="https://news.example/299"' in html.split("More stories", 1)[1]
     # every story is still reachable: full or as a link
     assert all(f'href="https://news.example/{i}"' in html for i in range(300))
+
+
+def test_an_issue_too_big_even_as_links_is_refused_after_one_try(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every story reduced to a link is tried first: if that does not fit, the error comes
+    at once instead of after a search that inlines the whole page a dozen times."""
+    from newsletter import email_message as em
+
+    config = setup(tmp_path, 2525, n=40)
+    out = config.output_dir
+    content = em.load_issue("2026-W48", out / "2026-W48.html", out / "2026-W48.txt",
+                            out / "2026-W48.json")
+    calls: list[int] = []
+    inline = em._inline
+    monkeypatch.setattr(em, "_inline", lambda html: calls.append(1) or inline(html))
+    with pytest.raises(DeliveryError, match="stays above 2000 bytes even with every story"):
+        em.email_html(content, budget=2000)
+    assert len(calls) == 2  # the page as it is, then every story as a link
+    whole = em.email_html(content, budget=10**9).html.encode("utf-8")
+    calls.clear()
+    fitted = em.email_html(content, budget=len(whole) - 1)
+    assert fitted.moved and len(calls) > 2  # a page that can fit is still searched for
