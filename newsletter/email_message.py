@@ -437,7 +437,7 @@ def email_html(content: IssueContent, *, budget: int = HTML_BUDGET) -> MailHtml:
     # Fewest stories moved that fits: binary search (size falls as k grows), then confirm.
     # Every story moved first: if even that is too big, say so after one inlining, not a
     # dozen (2,461 stories in a busy week without max_stories: 0.1 s of the build)
-    best: str | None = attempt(len(order))
+    best = attempt(len(order))
     if len(best.encode("utf-8")) > budget:
         raise DeliveryError(f"issue {content.issue}: the HTML stays above {budget} bytes even "
                             "with every story reduced to a link; lower newsletter.max_stories")

@@ -63,13 +63,11 @@ class Scan:
     words: list[str]  # each word folded (``words_of``)
 _MAX_GAP = 3
 # Sentence ends: punctuation followed by space, or a line break. Abbreviations are
-# filtered in ``sentence_starts``. A line break's match starts at the break, not at the
-# spaces before it (``\s*\n``): every position of a text is a whitespace run's first
-# try, which made this regex half of the splitting time; the spaces are added back there.
-# The pattern opens with one character class, which the regex engine can search for
-# quickly; a branch at the top made it try both branches at every character. After a line
-# break the first branch matches (the lookbehind sees it); after punctuation, the second,
-# whose groups are the closing quotes and the whitespace.
+# filtered in ``sentence_starts``. The pattern opens with one character class, which the
+# regex engine searches for quickly (a branch at the top, or a whitespace run before the
+# line break, made it try at every character). After a line break the first branch
+# matches (the lookbehind sees it); after punctuation, the second, whose groups are the
+# closing quotes and the whitespace.
 _SENT_END = re.compile(r"[\n.!?\u2026](?:(?<=\n)\s*|[.!?\u2026]*([\"')\]]*)(\s+))")
 _ABBREV = frozenset(
     "dr mr mrs ms prof st nr no vs bzw ca vgl usw inc ltd co corp jr sr gov sen rep "
@@ -79,7 +77,7 @@ _ABBREV = frozenset(
 
 def words_of(text: str) -> list[str]:
     """The words of ``text`` folded, as ``TermMatcher.scan`` sees them."""
-    return _TOKEN_SPLIT.split(fold(text))[1::2]
+    return _tokens(fold(text))[0]
 
 
 # ASCII letters, digits and the apostrophe stay; every other ASCII character is a gap
@@ -166,7 +164,8 @@ def sentence_starts(text: str) -> list[int]:
                 bare = text[ws: at].lower().strip("\"'(")
                 if len(bare) <= 1 or bare in _ABBREV or "." in bare:
                     continue
-        if at > start and (punct is not None or not text[start: at].isspace()) and start:
+        # the sentence that ends here has some text: the next one starts after this end
+        if start and at > start and (punct is not None or not text[start: at].isspace()):
             starts.append(start)
         start = m.end()
     if start and start < len(text) and not text[start:].isspace():

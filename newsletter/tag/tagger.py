@@ -182,10 +182,11 @@ class Tagger:
         model = self._word_model
         overruled: dict[str, tuple[str, ...]] = {}
         if model is not None and scan.matches:
-            # a tag a user's own terms gave is theirs: the model never overrules it
+            # a tag a user's own terms gave is theirs: the model never overrules it (a
+            # found entry's trigger match starts with its term)
             user = self._user_terms
             mine = {tid for ti, tid in enumerate(self.topic_ids) if tid in ev and user
-                    and any(f[1][0][0] in user for f in found[ti])}
+                    and any(trig[0] in user for _, (trig, _ctx) in found[ti])}
             added, dropped = model.judge(scan, norm, tagged=set(topics), keep=mine,
                                          max_evidence=st.max_evidence)
             if added or dropped:

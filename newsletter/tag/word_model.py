@@ -56,12 +56,13 @@ class WordModel:
         ``scan`` is the cues' scan of ``text`` (its words and term matches)."""
         words = scan.words
         present = self._vocabulary.intersection(words)
-        vectors = self._vectors
-        # every topic's sum at once, in C: the present words' vectors, transposed and summed
-        sums = list(map(sum, zip(*map(vectors.__getitem__, present)))) if present \
-            else [0.0] * len(self._topics)
         added: dict[str, tuple[str, ...]] = {}
         dropped: list[str] = []
+        if not present:  # the prior alone neither adds nor drops
+            return added, dropped
+        vectors = self._vectors
+        # every topic's sum at once, in C: the present words' vectors, transposed and summed
+        sums = list(map(sum, zip(*map(vectors.__getitem__, present))))
         for k, topic in enumerate(self._topics):
             z = self._bias[k] + sums[k]
             mine = present
