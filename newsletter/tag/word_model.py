@@ -44,7 +44,10 @@ class WordModel:
         raw = _raw()
         wanted = set(topic_ids)
         cols = [k for k, t in enumerate(raw["topics"]) if t in wanted]
-        vectors = {w: tuple(float(v[k]) for k in cols) for w, v in raw["words"].items()}
+        if cols == list(range(len(raw["topics"]))):  # all of them (no user topic replaced one)
+            vectors = {w: tuple(v) for w, v in raw["words"].items()}
+        else:
+            vectors = {w: tuple(v[k] for k in cols) for w, v in raw["words"].items()}
         return cls([raw["topics"][k] for k in cols], [raw["bias"][k] for k in cols], vectors,
                    threshold, veto, veto_words, excluded)
 
