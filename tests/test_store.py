@@ -102,3 +102,28 @@ def test_a_transaction_inside_another_joins_it(tmp_path: Path) -> None:
             record(st, "http://b/f")
         assert [r["url"] for r in st.feeds()] == ["http://a/f", "http://b/f"]
         assert not st.db.in_transaction
+
+
+def test_a_batch_with_repeats_and_many_keys_is_stored_as_one_by_one(tmp_path: Path) -> None:
+    """upsert_articles reads the stored hashes in chunks and writes in batches: the result
+    is what storing the articles one at a time gives, repeats in one batch included."""
+    t1 = T0 + timedelta(hours=1)
+    with Store(tmp_path / "s.sqlite3") as s:
+        s.upsert_articles([art(f"old {i}", guid=f"g{i}") for i in range(700)], T0)
+        batch = [art(f"new {i}", guid=f"n{i}") for i in range(600)]  # more than one chunk
+        batch += [art("old 1", guid="g1"),  # unchanged: only seen again
+                  Article(kind="feed", source="Wire", title="old 2, corrected", text="t",
+                          guid="g2", feed_url="http://f"),  # changed
+                  art("twice", guid="t"), Article(kind="feed", source="Wire", title="twice v2",
+                                                  text="t", guid="t", feed_url="http://f")]
+        r = s.upsert_articles(batch, t1)
+        assert (r.seen, r.new, r.changed) == (604, 601, 2)  # "twice" is new, then changed
+        assert r.new_keys[-1] == "guid:t" and len(set(r.new_keys)) == 601
+        assert s.count_items() == 1301
+        twice, old1, old2 = s.item("guid:t"), s.item("guid:g1"), s.item("guid:g2")
+        assert twice is not None and twice.article.title == "twice v2" and twice.first_seen == t1
+        assert old2 is not None and old2.article.title == "old 2, corrected"
+        assert old1 is not None and old1.first_seen == T0 and old2.first_seen == T0
+        seen = dict(s.db.execute("SELECT key, last_seen FROM items WHERE key IN (?, ?, ?)",
+                                 ("guid:g1", "guid:g3", "guid:t")).fetchall())
+        assert seen["guid:g1"] == seen["guid:t"] != seen["guid:g3"]  # g3 was not in the batch
