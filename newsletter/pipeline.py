@@ -118,9 +118,10 @@ def tag_items(items: Sequence[Item], config: Config,
         if cache is not None:
             cache.put(keys[n], t.tags, t.watchlist)
         tagged.append(t)
-    for t in tagged:
-        log.debug("tagged %s %r: %s %s", t.item.key, t.article.title[:60],
-                  ",".join(t.tags.topics) or "-", dict(t.tags.evidence))
+    if log.isEnabledFor(logging.DEBUG):  # the arguments cost a dict per item of the week
+        for t in tagged:
+            log.debug("tagged %s %r: %s %s", t.item.key, t.article.title[:60],
+                      ",".join(t.tags.topics) or "-", dict(t.tags.evidence))
     return tagged, tagger
 
 
