@@ -223,7 +223,7 @@ class Store:
         arts = list(articles)
         inserts: list[tuple[object, ...]] = []
         updates: list[tuple[object, ...]] = []
-        touches: list[tuple[str, str]] = []
+        touches: list[tuple[object, ...]] = []
         new_keys: list[str] = []
         changed = 0
         with self.transaction() as db:
