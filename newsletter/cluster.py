@@ -648,6 +648,10 @@ class _Scorer:
         known = frozenset().union(*(f.names for f in feats)) if feats else frozenset()
         self.title_names = [f.title_names | (f.title_caps & known) for f in feats]
         self._common: dict[str, bool] = {}
+        # what a pair needs of one report, worked out once per report, not once per pair
+        self.amounts = [_large_amounts(f.numbers) for f in feats]
+        self.title_checks = [tuple((n, n.startswith(("e:", "p:", "t:")), _stem(n)) for n in t)
+                             for t in self.title_names]
 
     def _is_common(self, name: str) -> bool:
         c = self._common.get(name)
@@ -689,19 +693,23 @@ class _Scorer:
                 (3.0 if float(k[1:]) >= 1000 else 1.5) * min(da.get(k, 1.0), db.get(k, 1.0))
                 for k in shared_numbers
             ])
-        if a.numbers and b.numbers:
-            numbers += 1.5 * _near_amounts(a.numbers - shared_numbers, b.numbers - shared_numbers)
+        xs, ys = self.amounts[i], self.amounts[j]
+        if xs and ys:  # large amounts within 10 % ("533 million" vs "mehr als 500 Millionen")
+            numbers += 1.5 * sum(1 for k, u in xs.items() if k not in shared_numbers
+                                 and any(0.9 <= u / v <= 1.1 for kk, v in ys.items()
+                                         if kk not in shared_numbers))
         shared_concepts = a.concepts & b.concepts
         ents: float = 0
         terms: float = 0
-        if shared_concepts:
-            # a named law or authority pins an event down better than a country does
-            ents = sum([
-                (1.0 if c.startswith("p:") else 2.0) * min(da.get(c, 1.0), db.get(c, 1.0))
-                for c in shared_concepts if c in entities
-            ])
-            terms = sum([0.5 * min(da.get(c, 1.0), db.get(c, 1.0))
-                         for c in shared_concepts if c not in entities])
+        rare_entity = False  # a shared entity that is not much reported: specific to one event
+        for c in shared_concepts:
+            w = min(da.get(c, 1.0), db.get(c, 1.0))
+            if c in entities:  # a named law or authority pins an event down better than a country
+                ents += (1.0 if c.startswith("p:") else 2.0) * w
+                if not rare_entity and not self._is_common(c):
+                    rare_entity = True
+            else:
+                terms += 0.5 * w
         same = a.lang == b.lang
         if same:
             # a name must be a name in one report (mid-sentence capital, mixed case,
@@ -734,7 +742,7 @@ class _Scorer:
         # every threshold, so two TikTok stories of one week cannot merge on topic alone.
         specific = (
             numbers > 0
-            or any(c in entities and not self._is_common(c) for c in shared_concepts)
+            or rare_entity
             or any(not self._is_common(n) for n in shared_names)
             or similarity >= self.params.specific_similarity
             or rare_headline
@@ -762,8 +770,8 @@ class _Scorer:
 
     def _conflict(self, i: int, j: int) -> float:
         a, b = self.feats[i], self.feats[j]
-        missing_a = sum(1 for n in self.title_names[i] if not _mentions(b, n))
-        missing_b = sum(1 for n in self.title_names[j] if not _mentions(a, n))
+        missing_a = sum(1 for check in self.title_checks[i] if not _mentions(b, *check))
+        missing_b = sum(1 for check in self.title_checks[j] if not _mentions(a, *check))
         penalty = 1.5 * (missing_a + missing_b)
         if missing_a and missing_b:
             penalty += 1.5  # each headline is about someone the other never names
@@ -775,17 +783,17 @@ class _Scorer:
 _PARTS = ("numbers", "entities", "terms", "names", "words", "headline", "conflict")
 
 
-def _mentions(f: Features, name: str) -> bool:
-    if name.startswith(("e:", "p:", "t:")):
+def _mentions(f: Features, name: str, concept: bool, stem: str) -> bool:
+    """Whether a report mentions a headline name (``concept``: a lexicon id; ``stem``: its
+    ``_stem``, both worked out once per report by the scorer)."""
+    if concept:
         return name in f.concepts
-    return name in f.caps or name in f.names or _stem(name) in f.stems
+    return name in f.caps or name in f.names or stem in f.stems
 
 
-def _near_amounts(x: Iterable[str], y: Iterable[str]) -> int:
-    """Large amounts within 10% of each other ("533 million" vs "mehr als 500 Millionen")."""
-    xs = [float(k[1:]) for k in x if float(k[1:]) >= 1e5]
-    ys = [float(k[1:]) for k in y if float(k[1:]) >= 1e5]
-    return sum(1 for u in xs if any(0.9 <= u / v <= 1.1 for v in ys))
+def _large_amounts(numbers: Iterable[str]) -> dict[str, float]:
+    """A report's amount keys of 100,000 and more, with their values."""
+    return {k: v for k in numbers if (v := float(k[1:])) >= 1e5}
 
 
 def pair_score(a: Features, b: Features, lex: Lexicon | None = None) -> tuple[float, dict[str, float]]:
