@@ -154,19 +154,6 @@ class TagAnnotator:
     def warm_up(self) -> None:
         self._tools()
 
-    def adopt(self, notes: dict[str, Any]) -> dict[str, Any]:
-        """Merge features arrive with their own copies of the character 5-grams (a third
-        of a cold build's peak memory): one shared string per distinct gram instead."""
-        from sys import intern
-
-        from .cluster import PackedFeatures
-
-        feats = notes.get("features")
-        if feats:
-            notes["features"] = {k: PackedFeatures(p.features, tuple(map(intern, p.grams)))
-                                 for k, p in feats.items()}
-        return notes
-
     def __call__(self, articles: Sequence[Article]) -> dict[str, Any]:
         """``{"tags": {tag_key: encoded tags}, "features": {feature key: Features}}``.
 

@@ -29,6 +29,7 @@ import hashlib
 import html
 import math
 import re
+import sys
 import unicodedata
 import weakref
 from bisect import bisect_left, bisect_right
@@ -1048,7 +1049,12 @@ class PackedFeatures:
     """``Features`` on their way from a parser process to the merge: the 5-grams as a
     tuple, a third of the memory of a frozenset. A cold build holds one per relevant
     report while the parser processes still run (its memory peak); the merge unpacks
-    them once those processes are gone."""
+    them once those processes are gone.
+
+    Pickled (to cross from a parser process), the grams travel as one string, and the
+    receiving process keeps one copy of each distinct gram (``sys.intern``): a few hundred
+    small strings per report were most of what a parser process sent and the build
+    unpickled, and then held thousands of copies of the same gram."""
 
     features: Features  # with no grams
     grams: tuple[str, ...]
@@ -1059,6 +1065,17 @@ class PackedFeatures:
 
     def unpack(self) -> Features:
         return replace(self.features, grams=frozenset(self.grams))
+
+    def __reduce__(self) -> tuple[Any, tuple[Features, str]]:
+        return _arrived, (self.features, _GRAM_SEP.join(self.grams))
+
+
+_GRAM_SEP = "\x00"  # never inside a gram: grams are made of a word's letters and spaces
+
+
+def _arrived(features: Features, grams: str) -> PackedFeatures:
+    return PackedFeatures(features, tuple(map(sys.intern, grams.split(_GRAM_SEP))) if grams
+                          else ())
 
 
 def merge_stories(

@@ -157,12 +157,18 @@ def test_tags_made_in_the_parser_processes_equal_the_builds_own(config: Any, tmp
         # packed for the trip (grams as a tuple), the same features once unpacked
         assert isinstance(f, cluster.PackedFeatures) and isinstance(f.grams, tuple)
         assert f.unpack() == cluster.item_features(by_key[k])
-    # adopted in the fetching process: the same features, one string per distinct gram
+    # as the build receives them from a parser process (pickled): the same features, the
+    # grams sent as one string each and kept as one object per distinct gram
+    import pickle
     import sys
 
-    adopted = TagAnnotator(config.model.topics, config.model.watchlist, fp).adopt(dict(out))
-    assert adopted["features"] == out["features"]
-    assert all(g is sys.intern(g) for f in adopted["features"].values() for g in f.grams)
+    wire = pickle.dumps(out["features"])
+    arrived = pickle.loads(wire)
+    assert arrived == out["features"]
+    assert all(g is sys.intern(g) for f in arrived.values() for g in f.grams)
+    some = next(iter(out["features"].values()))
+    assert some.grams and len(pickle.dumps(some)) < len(pickle.dumps((some.features,
+                                                                       tuple(some.grams))))
     with Store(tmp_path / "state.sqlite3") as store:
         cache = TagCache(store, fp)
         for k, v in notes.items():

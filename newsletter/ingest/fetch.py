@@ -92,10 +92,6 @@ class Annotator(Protocol):
 
     def warm_up(self) -> None: ...
 
-    def adopt(self, notes: dict[str, Any]) -> dict[str, Any]:
-        """In the fetching process, as each feed's notes arrive (e.g. to share strings)."""
-        ...
-
 
 @dataclass(frozen=True)
 class FeedState:
@@ -581,12 +577,6 @@ class HttpFetcher:
         arts, err, notes = parsed
         if err is not None:
             return replace(r, error=err, etag=None, last_modified=None)
-        if notes and self.annotate is not None:
-            try:
-                notes = self.annotate.adopt(notes)
-            except Exception:  # the notes only save work: without them it is done later
-                log.debug("adopting the notes of %s failed", r.source.url, exc_info=True)
-                notes = {}
         return replace(r, articles=arts, annotations=notes)
 
     def _from_future(self, r: FeedResult, fut: "Future[Any]") -> FeedResult:
