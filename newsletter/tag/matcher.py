@@ -58,9 +58,13 @@ class Scan:
     """Word offsets of one text and every term match in it."""
 
     starts: list[int]  # character offset of each word
-    ends: list[int]
     matches: list[tuple[int, int, int]]  # (term index, first word, last word)
     words: list[str]  # each word folded (``words_of``)
+
+    def end(self, i: int) -> int:
+        """Where word ``i`` ends (folding keeps lengths, so the folded word measures it);
+        asked for the few words of the evidence, not kept for every word."""
+        return self.starts[i] + len(self.words[i])
 _MAX_GAP = 3
 # Sentence ends: punctuation followed by space, or a line break. Abbreviations are
 # filtered in ``sentence_starts``. The pattern opens with one character class, which the
@@ -84,8 +88,8 @@ def words_of(text: str) -> list[str]:
 _ASCII_GAPS = {c: " " for c in range(128) if not (chr(c).isalnum() or chr(c) == "'")}
 
 
-def _tokens(low: str) -> tuple[list[str], list[int], list[int]]:
-    """The words of a folded text (``_TOKEN_SPLIT``'s) with their start and end offsets.
+def _tokens(low: str) -> tuple[list[str], list[int]]:
+    """The words of a folded text (``_TOKEN_SPLIT``'s) with their start offsets.
 
     ASCII text, nine items in ten once folded, goes through C string methods: gaps become
     spaces and ``split(" ")`` gives the words, and empty strings for the other gap characters,
@@ -95,7 +99,7 @@ def _tokens(low: str) -> tuple[list[str], list[int], list[int]]:
     if not low.isascii():
         parts = _TOKEN_SPLIT.split(low)  # words and gaps alternating
         offsets = list(accumulate(map(len, parts), initial=0))
-        return parts[1::2], offsets[1:-2:2], offsets[2:-1:2]
+        return parts[1::2], offsets[1:-2:2]
     pieces = low.translate(_ASCII_GAPS).split(" ")
     words = list(filter(None, pieces))
     starts = list(compress(map(add, accumulate(map(len, pieces), initial=0), count()), pieces))
@@ -106,7 +110,7 @@ def _tokens(low: str) -> tuple[list[str], list[int], list[int]]:
             offsets = list(accumulate(map(len, parts), initial=starts[k]))
             words[k: k + 1] = parts[1::2]
             starts[k: k + 1] = offsets[1:-2:2]
-    return words, starts, list(map(add, starts, map(len, words)))
+    return words, starts
 
 
 def expand(pattern: str) -> list[str]:
@@ -308,14 +312,14 @@ class TermMatcher:
         """Every match in ``text`` (normalised, any case). Multi-word matches may cross
         sentence ends; the caller drops those. Python-level work is per matching word only."""
         low = fold(text)
-        words, starts, ends = _tokens(low)
+        words, starts = _tokens(low)
         cache = self._cache
         if len(cache) > 200_000:
             cache.clear()
         infos = list(map(cache.__getitem__, words))  # _NO_MATCH for most words
         if self._usa[0] and "us" in words:  # "US" is the country, "us" the pronoun
             for i in compress(range(len(words)), [w == "us" for w in words]):
-                if text[starts[i]: ends[i]] == "US":
+                if text[starts[i]: starts[i] + 2] == "US":
                     infos[i] = self._usa
         atoms = list(map(_atoms_of_info, infos))
         out: list[tuple[int, int, int]] = []
@@ -352,7 +356,7 @@ class TermMatcher:
                 last = bisect_left(starts, m.end()) - 1
                 for idx in info[1]:
                     out.append((idx, first, last))
-        return Scan(starts, ends, out, words)
+        return Scan(starts, out, words)
 
     def _walk(self, atoms: list[frozenset[int]], j: int, rest: tuple[int, ...]) -> int:
         """Index of the last token if ``rest`` matches from token ``j``, else -1."""

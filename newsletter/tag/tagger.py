@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cached_property
+from operator import itemgetter
 from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
@@ -26,6 +27,7 @@ from .word_model import WordModel
 from .taxonomy import Cue, Taxonomy, load_builtin, merge_user_topics
 
 _Match = tuple[int, int, int]  # term index, first token, last token
+_term = itemgetter(0)  # a match's term
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,7 +229,7 @@ class Tagger:
             si = bisect_right(bounds, starts[m[1]])
             if m[2] == m[1] or bisect_right(bounds, starts[m[2]]) == si:
                 groups.setdefault(si, []).append(m)
-        terms = {k: frozenset(m[0] for m in ms) for k, ms in groups.items()}
+        terms = {k: frozenset(map(_term, ms)) for k, ms in groups.items()}
         head = terms.get(1, frozenset()) if head_end else frozenset()
         empty: frozenset[int] = frozenset()
         no_lead: list[_Match] = []
@@ -362,9 +364,9 @@ class Tagger:
         for c in ctx:
             if _distance(c, m) <= st.evidence_window:
                 lo, hi = min(lo, c[1]), max(hi, c[2])
-        phrase = orig[scan.starts[lo]:scan.ends[hi]]
+        phrase = orig[scan.starts[lo]:scan.end(hi)]
         if len(phrase) > st.max_phrase_chars:
-            phrase = orig[scan.starts[m[1]]:scan.ends[m[2]]]
+            phrase = orig[scan.starts[m[1]]:scan.end(m[2])]
         return _clean_phrase(phrase)
 
 

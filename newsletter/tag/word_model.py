@@ -104,4 +104,4 @@ def _raw() -> dict[str, Any]:
 def _as_written(word: str, words: list[str], scan: Scan, text: str) -> str:
     """The word as the text first writes it (case and umlauts kept)."""
     j = words.index(word)
-    return text[scan.starts[j]: scan.ends[j]]
+    return text[scan.starts[j]: scan.end(j)]
