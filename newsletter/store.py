@@ -220,7 +220,7 @@ class Store:
         build stores 10,000 items: two statements per item were a tenth of what follows
         its fetch). Inserts go first, so an item given twice is inserted, then updated."""
         now_s = to_iso(now)
-        arts = list(articles)
+        keyed = [(a.key, a) for a in articles]  # an identity costs a canonical link: once each
         inserts: list[tuple[object, ...]] = []
         updates: list[tuple[object, ...]] = []
         touches: list[tuple[object, ...]] = []
@@ -228,14 +228,13 @@ class Store:
         changed = 0
         with self.transaction() as db:
             known: dict[str, str] = {}
-            keys = list(dict.fromkeys(a.key for a in arts))
+            keys = list(dict.fromkeys(k for k, _ in keyed))
             for i in range(0, len(keys), _KEYS_PER_QUERY):
                 chunk = keys[i: i + _KEYS_PER_QUERY]
                 known.update(db.execute(
                     "SELECT key, content_hash FROM items WHERE key IN"
                     f" ({','.join('?' * len(chunk))})", chunk).fetchall())
-            for a in arts:
-                key = a.key
+            for key, a in keyed:
                 h = content_hash(a)
                 old = known.get(key)
                 if old is None:
@@ -259,7 +258,7 @@ class Store:
                 " published=COALESCE(?, published), body_markdown=?, content_hash=?,"
                 " last_seen=? WHERE key=?", updates)
             db.executemany("UPDATE items SET last_seen=? WHERE key=?", touches)
-        return UpsertResult(seen=len(arts), new=len(new_keys), new_keys=tuple(new_keys),
+        return UpsertResult(seen=len(keyed), new=len(new_keys), new_keys=tuple(new_keys),
                             changed=changed)
 
     @staticmethod
