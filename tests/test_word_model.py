@@ -115,6 +115,16 @@ def test_a_topic_the_users_own_terms_gave_is_never_dropped(hand: None) -> None:
     assert r.topics == ("bans",) and not r.overruled
 
 
+def test_a_users_new_topic_is_not_the_models_to_judge(hand: None) -> None:
+    """The model has a column per built-in topic only: a topic the user made up is never
+    added or dropped by it, whatever the item's words."""
+    base = Tagger.load(user_topics={"stadion": {"label": "Stadion", "terms": ["spielfeldx"]}}
+                       ).taxonomy
+    t = Tagger(replace(base, settings=replace(base.settings, word_model_veto_words=1)))
+    r = t.tag("Spielfeldx im Stadion", "Zorblat quimsy Spielfeldx.")
+    assert "stadion" in r.topics and "stadion" not in r.overruled
+
+
 def test_veto_zero_turns_the_veto_off(hand: None) -> None:
     base = Tagger.load().taxonomy
     off = Tagger(replace(base, settings=replace(base.settings, word_model_veto=0,
