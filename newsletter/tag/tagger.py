@@ -44,6 +44,7 @@ class _CCue:
     near: int  # max words between trigger and its first context list; -1: anywhere
     wide: tuple[frozenset[int], ...]  # context lists the headline or previous sentence may hold
     without_wide: frozenset[int]  # vetoes that count from the headline and previous sentence too
+    user: bool  # the user's own terms
 
 
 class Tagger:
@@ -108,7 +109,7 @@ class Tagger:
     @cached_property
     def _user_terms(self) -> frozenset[int]:
         """Trigger terms of the cues a user's ``topics:`` section added."""
-        return frozenset(t for c in self._cues if c.name.endswith("#user") for t in c.triggers)
+        return frozenset(t for c in self._cues if c.user for t in c.triggers)
 
     @cached_property
     def _triggers(self) -> frozenset[int]:
@@ -125,7 +126,7 @@ class Tagger:
         return _CCue(ti, cue.weight, ids(cue.terms), tuple(ids(w) for w in cue.with_),
                      ids(cue.without), excluded, cue.name,
                      -1 if cue.near is None else cue.near, tuple(ids(w) for w in cue.wide),
-                     ids(cue.without_wide))
+                     ids(cue.without_wide), cue.user)
 
     @classmethod
     def load(cls, user_topics: object = None) -> "Tagger":

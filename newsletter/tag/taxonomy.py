@@ -61,6 +61,7 @@ class Cue:
     # none of these may occur in the headline or the sentence before either: a story the
     # headline has made about a hack is not data access by its subject
     without_wide: tuple[str, ...] = ()
+    user: bool = False  # from the user's ``topics:`` section: the word model never overrules it
 
 
 @dataclass(frozen=True)
@@ -237,7 +238,8 @@ def merge_user_topics(base: Taxonomy, raw: object) -> Taxonomy:
         if spec:
             cues = topic.cues
             if "add" in spec:
-                cues += (Cue(tuple(user_term(t) for t in spec["add"]), uw, name=f"{topic.id}#user"),)
+                cues += (Cue(tuple(user_term(t) for t in spec["add"]), uw, name=f"{topic.id}#user",
+                              user=True),)
             topic = replace(
                 topic, cues=cues,
                 label=spec.get("label", topic.label),
@@ -251,7 +253,8 @@ def merge_user_topics(base: Taxonomy, raw: object) -> Taxonomy:
         topics.append(Topic(
             id=tid, label=spec.get("label", tid.replace("-", " ").capitalize()),
             weight=float(spec.get("weight", 1.0)),
-            cues=(Cue(tuple(user_term(t) for t in spec["terms"]), uw, name=f"{tid}#user"),),
+            cues=(Cue(tuple(user_term(t) for t in spec["terms"]), uw, name=f"{tid}#user",
+                      user=True),),
             exclude=tuple(user_term(t) for t in spec.get("exclude", ())),
         ))
     return replace(base, topics=tuple(topics))
