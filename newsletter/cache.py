@@ -29,6 +29,8 @@ from .types import Article, TagResult
 
 if TYPE_CHECKING:
     from .store import Store
+    from .tag import Tagger
+    from .watchlist import Watchlist
 
 KEEP_DAYS = 60
 # Modules whose code decides tags and watchlist hits: a change to any is a new fingerprint.
@@ -126,6 +128,23 @@ class GroupCache:
 
 
 _TOOLS: dict[str, Any] = {}  # per process: (tagger, watchlist) by tag fingerprint
+_TOOLS_KEEP = 4  # a long-lived process (``newsletter schedule``) may see its config change
+
+
+def tag_tools(user_topics: Any, watchlist: Any, fingerprint: str) -> tuple[Tagger, Watchlist]:
+    """The tagger and watchlist of a config, compiled once per process and fingerprint
+    (``tag_fingerprint(user_topics, watchlist)``): a build asks for them in each parser
+    process, in its warm-up while the feeds are fetched, and when it tags."""
+    tools = _TOOLS.get(fingerprint)
+    if tools is None:
+        from .tag import Tagger
+        from .watchlist import Watchlist
+
+        tools = (Tagger.load(user_topics=user_topics), Watchlist.from_config(watchlist))
+        while len(_TOOLS) >= _TOOLS_KEEP:
+            _TOOLS.pop(next(iter(_TOOLS)))
+        _TOOLS[fingerprint] = tools
+    return tools
 
 
 @dataclass(frozen=True)
@@ -141,18 +160,8 @@ class TagAnnotator:
     # feed's back catalogue is stored, never tagged. None: tag all.
     oldest: datetime | None = None
 
-    def _tools(self) -> Any:
-        tools = _TOOLS.get(self.fingerprint)
-        if tools is None:
-            from .tag import Tagger
-            from .watchlist import Watchlist
-
-            tools = _TOOLS[self.fingerprint] = (Tagger.load(user_topics=self.user_topics),
-                                                Watchlist.from_config(self.watchlist))
-        return tools
-
     def warm_up(self) -> None:
-        self._tools()
+        tag_tools(self.user_topics, self.watchlist, self.fingerprint)
 
     def __call__(self, articles: Sequence[Article]) -> dict[str, Any]:
         """``{"tags": {tag_key: encoded tags}, "features": {feature key: Features}}``.
@@ -166,7 +175,7 @@ class TagAnnotator:
         from .cluster import PackedFeatures, feature_key, features, load_lexicon
         from .store import from_iso, to_iso
 
-        tagger, watch = self._tools()
+        tagger, watch = tag_tools(self.user_topics, self.watchlist, self.fingerprint)
         lex = load_lexicon()
         tags: dict[str, str] = {}
         feats: dict[str, Any] = {}

@@ -98,12 +98,11 @@ def tag_items(items: Sequence[Item], config: Config,
               cache: TagCache | None = None) -> tuple[list[TaggedItem], Tagger]:
     """Tags and watchlist hits per item; with ``cache``, an item whose text was tagged
     before under the same taxonomy, topics and watchlist is not tagged again."""
-    from .cache import tag_key
-    from .tag import Tagger
-    from .watchlist import Watchlist
+    from .cache import tag_fingerprint, tag_key, tag_tools
 
-    tagger = Tagger.load(user_topics=config.model.topics)
-    watch = Watchlist.from_config(config.model.watchlist)
+    topics, watchlist = config.model.topics, config.model.watchlist
+    tagger, watch = tag_tools(topics, watchlist, cache.fingerprint if cache is not None
+                              else tag_fingerprint(topics, watchlist))
     keys = [tag_key(it.article) for it in items] if cache is not None else []
     hits = cache.get_many(keys) if cache is not None else {}
     tagged = []
@@ -146,6 +145,27 @@ def _assemble(config: Config, store: Store, tagged: Sequence[TaggedItem], tagger
         now=now, feed_errors=errors, counts=counts,
         intro_markdown=load_intro(config), group_cache=GroupCache(store, now),
         known_features=known)
+
+
+def _warm_up(config: Config, tag_fp: str) -> None:
+    """Ready what the build needs once the feeds are in, while they are fetched: the
+    tagger, the merge lexicon, the summariser's rules, the templates and the modules
+    behind them. The fetch mostly waits on the network and the parser processes, so this
+    costs the build nothing there and saves ~0.1 s after it (each later use is a cache
+    hit). A failure is left for the build's own use to report."""
+    try:
+        from .cache import tag_tools
+        from .cluster import load_lexicon
+        from .render import warm_templates
+        from .summarize import load_rules
+
+        tag_tools(config.model.topics, config.model.watchlist, tag_fp)
+        load_lexicon()
+        load_rules()
+        warm_templates(config.templates_dir)
+        from . import archive, email_message, rank  # noqa: F401
+    except Exception:
+        log.debug("warming up while fetching failed", exc_info=True)
 
 
 @dataclass
@@ -307,8 +327,12 @@ def build(config: Config, *, now: datetime, out_dir: Path | None = None, offline
                 if prepare is not None:
                     prepare(sources, states, now=now)
                 reader.listen()
+                warm = threading.Thread(target=_warm_up, args=(config, tag_fp),
+                                        name="warm-up", daemon=True)
+                warm.start()
                 # not recorded yet (see fetch_feeds): health is recorded after the items
                 results = fetcher.fetch_all(sources, states, now=now)
+                warm.join()
                 for r in results:
                     for k, v in r.annotations.get("tags", {}).items():
                         tag_cache.put_encoded(k, v)

@@ -42,11 +42,16 @@ def _alternation(words: list[str]) -> str:
     return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
 
 
+def load_rules() -> None:
+    """Read and compile the rules now (once per process), to have them ready when needed."""
+    _rules()
+
+
 @lru_cache(maxsize=1)
 def _rules() -> _Rules:
-    data = yaml.safe_load(
-        resources.files("newsletter").joinpath(RULES_FILE).read_text(encoding="utf-8")
-    )
+    data = yaml.load(  # libyaml's loader where there is one: the pure-Python one is slow
+        resources.files("newsletter").joinpath(RULES_FILE).read_text(encoding="utf-8"),
+        Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     agencies = _alternation([str(a) for a in data["agencies"]])
     place = r"[A-ZÄÖÜ][\w.'’\-/ ]{0,40}?(?:,\s*\w+\.?\s+\d{1,2})?"
     return _Rules(
