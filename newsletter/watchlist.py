@@ -23,14 +23,29 @@ _SUFFIX = r"(?:'s|'|s|es)?"  # plural and genitive, English and German
 _ENTRY_KEYS = ("name", "aliases")
 
 
+def _pieces(spelling: str) -> list[list[str]]:
+    """The spelling's words, each cut at its camel-case joints ("TikTok" -> "Tik", "Tok")."""
+    return [[p for p in _CAMEL.split(word) if p] for word in normalize_text(spelling).split()]
+
+
 def _variant_pattern(spelling: str) -> str:
     """Regex for one spelling: case-free, optional space/hyphen at camel-case joints."""
-    words = normalize_text(spelling).split()
-    parts = []
-    for word in words:
-        pieces = [re.escape(p) for p in _CAMEL.split(word) if p]
-        parts.append(r"[\s\-]?".join(pieces))
-    return r"[\s\-]+".join(parts)
+    return r"[\s\-]+".join(r"[\s\-]?".join(map(re.escape, pieces))
+                            for pieces in _pieces(spelling))
+
+
+# Non-ASCII characters that the regex's case-free matching equates with an ASCII letter
+# (dotless i, dotted capital I, long s, the Kelvin sign): where a text has none, an ASCII
+# piece of a name can only match as itself, lower-cased.
+_ASCII_LOOKALIKES = "\u0131\u0130\u017f\u212a"
+
+
+def _needle(spelling: str) -> str | None:
+    """The longest ASCII piece of a spelling, lower-cased: every match of the spelling
+    contains it (in some case). None if it has none (then only the regex can tell)."""
+    piece = max((p for word in _pieces(spelling) for p in word if p.isascii()), key=len,
+                default="")
+    return piece.lower() or None
 
 
 @dataclass(frozen=True)
@@ -40,6 +55,10 @@ class Watchlist:
     names: tuple[str, ...]  # canonical names, as the user wrote them
     _regex: re.Pattern[str] | None
     _group_name: tuple[str, ...]  # regex group index - 1 -> canonical name
+    # One ASCII piece per spelling (``_needle``), or None if some spelling has none. A text
+    # that contains none of them cannot match; ``in`` finds that far faster than the
+    # case-free regex, which tries every position (most items name nobody watched).
+    _needles: tuple[str, ...] | None = None
 
     @classmethod
     def from_config(cls, entries: Iterable[Any] | None) -> "Watchlist":
@@ -49,6 +68,7 @@ class Watchlist:
         names: list[str] = []
         groups: list[str] = []
         alts: list[str] = []
+        needles: list[str | None] = []
         for entry in raw:
             if isinstance(entry, str):
                 name, spellings = entry.strip(), [entry]
@@ -59,11 +79,23 @@ class Watchlist:
             for sp in spellings:
                 groups.append(name)
                 alts.append(f"({_variant_pattern(sp)})")
+                needles.append(_needle(sp))
         if not alts:
             return cls((), None, ())
         regex = re.compile(r"(?<!\w)(?:" + "|".join(alts) + r")" + _SUFFIX + r"(?!\w)",
                            re.IGNORECASE)
-        return cls(tuple(dict.fromkeys(names)), regex, tuple(groups))
+        return cls(tuple(dict.fromkeys(names)), regex, tuple(groups),
+                   None if None in needles else tuple(dict.fromkeys(
+                       n for n in needles if n is not None)))
+
+    def _cannot_match(self, text: str) -> bool:
+        """True when ``text`` (normalised) surely names nobody on the list."""
+        needles = self._needles
+        if needles is None or not (text.isascii() or not any(
+                c in text for c in _ASCII_LOOKALIKES)):
+            return False
+        low = text.lower()
+        return not any(n in low for n in needles)
 
     def match(self, title: str, text: str) -> tuple[str, ...]:
         """Canonical names mentioned in the title or text, in watchlist order."""
@@ -73,7 +105,10 @@ class Watchlist:
         for part in (title, text):
             if not part:
                 continue
-            for m in self._regex.finditer(normalize_text(part)):
+            norm = normalize_text(part)
+            if self._cannot_match(norm):
+                continue
+            for m in self._regex.finditer(norm):
                 found.add(self._group_name[(m.lastindex or 1) - 1])
         return tuple(n for n in self.names if n in found)
 

@@ -69,3 +69,29 @@ def test_validation_names_the_field(raw: object, field: str) -> None:
     with pytest.raises(ConfigError) as err:
         validate_watchlist(raw)
     assert err.value.field == field
+
+
+def test_quick_rejection_never_changes_a_result() -> None:
+    """``match`` skips the regex for a text holding no ASCII piece of any name; random
+    texts built from the names' pieces in any case, with the non-ASCII letters the regex
+    equates with ASCII ones (dotless i, long s, the Kelvin sign), must match exactly as
+    the regex alone does."""
+    import dataclasses
+    import random
+
+    wl = Watchlist.from_config(["TikTok", {"name": "Meta", "aliases": ["Facebook", "WhatsApp"]},
+                                "Clearview AI", "Überwachungs-GmbH", "Überwachung"])
+    assert wl._needles is None  # a name with no ASCII piece: every text goes to the regex
+    ascii_only = Watchlist.from_config(["TikTok", {"name": "Meta", "aliases": ["Facebook"]},
+                                        "Clearview AI", "Kik", "Sis"])
+    assert ascii_only._needles is not None
+    rnd = random.Random(3)
+    bits = ["tik", "Tok", "TIK", "t\u0131k", "T\u0130K", "meta", "META", "face", "Book",
+            "clear", "VIEW", "ai", "\u212aik", "\u017fis", "sis", "kik", " ", "-", "'s", "x",
+            "\u00fc", "\u00dc", "berwachung", "s-", "gmbh", "\n"]
+    for _ in range(20_000):
+        text = "".join(rnd.choice(bits) for _ in range(rnd.randrange(1, 8)))
+        for w in (wl, ascii_only):
+            plain = dataclasses.replace(w, _needles=None)
+            assert w.match(text, "") == plain.match(text, ""), repr(text)
+    assert ascii_only.match("t\u0131k tok and \u212aik", "") == ("TikTok", "Kik")
