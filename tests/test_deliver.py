@@ -256,6 +256,13 @@ def test_an_issue_too_big_even_as_links_is_refused_after_one_try(
     monkeypatch.setattr(em, "_inline", lambda html: calls.append(1) or inline(html))
     with pytest.raises(DeliveryError, match="stays above 2000 bytes even with every story"):
         em.email_html(content, budget=2000)
+    # the page as it is; its list of 40 links alone is over 2,000 bytes: nothing can fit
+    assert len(calls) == 1
+    links = len(em._more_stories(content.stories).encode("utf-8"))
+    assert links > 2000
+    calls.clear()
+    with pytest.raises(DeliveryError, match=f"stays above {links} bytes"):
+        em.email_html(content, budget=links)  # the list fits, the page around it does not
     assert len(calls) == 2  # the page as it is, then every story as a link
     whole = em.email_html(content, budget=10**9).html.encode("utf-8")
     calls.clear()
