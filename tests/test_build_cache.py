@@ -154,21 +154,15 @@ def test_tags_made_in_the_parser_processes_equal_the_builds_own(config: Any, tmp
     by_key = {cluster.item_feature_key(t): t for t in plain if t.tags.topics}
     assert by_key and set(out["features"]) == set(by_key)
     for k, f in out["features"].items():
-        # packed for the trip (grams as a tuple), the same features once unpacked
-        assert isinstance(f, cluster.PackedFeatures) and isinstance(f.grams, tuple)
+        # packed for the trip (grams as one string), the same features once unpacked
+        assert isinstance(f, cluster.PackedFeatures) and isinstance(f.grams, str)
         assert f.unpack() == cluster.item_features(by_key[k])
-    # as the build receives them from a parser process (pickled): the same features, the
-    # grams sent as one string each and kept as one object per distinct gram
+    # as the build receives them from a parser process (pickled): the same features
     import pickle
-    import sys
 
-    wire = pickle.dumps(out["features"])
-    arrived = pickle.loads(wire)
+    arrived = pickle.loads(pickle.dumps(out["features"]))
     assert arrived == out["features"]
-    assert all(g is sys.intern(g) for f in arrived.values() for g in f.grams)
-    some = next(iter(out["features"].values()))
-    assert some.grams and len(pickle.dumps(some)) < len(pickle.dumps((some.features,
-                                                                       tuple(some.grams))))
+    assert all(f.unpack() == cluster.item_features(by_key[k]) for k, f in arrived.items())
     with Store(tmp_path / "state.sqlite3") as store:
         cache = TagCache(store, fp)
         for k, v in notes.items():

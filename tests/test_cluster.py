@@ -399,3 +399,28 @@ def test_fold_is_nfkd_without_combining_marks() -> None:
     for text in samples:
         assert _fold(text) == reference(text), text
     assert _fold("Bußgeld") == _fold("BUSSGELD") == "bussgeld"
+
+
+def test_packed_features_round_trip_and_share_grams_through_a_pool() -> None:
+    """What a parser process sends (grams as one string) unpacks to the same features;
+    through one pool, a gram two reports share is one object."""
+    import pickle
+
+    from newsletter.cluster import PackedFeatures
+
+    lex = load_lexicon()
+    when = datetime(2026, 3, 2, tzinfo=timezone.utc)
+    a = features("TikTok fined in Ireland", "The regulator fined TikTok 345 million euros.",
+                 "en", when, lex)
+    b = features("Ireland fines TikTok", "TikTok must pay 345 million euros, the regulator said.",
+                 "en", when, lex)
+    empty = features("", "", "en", when, lex)
+    packed = [pickle.loads(pickle.dumps(PackedFeatures.pack(f))) for f in (a, b, empty)]
+    assert all(isinstance(p.grams, str) for p in packed)
+    pool: dict[str, str] = {}
+    ua, ub, ue = (p.unpack(pool) for p in packed)
+    assert (ua, ub, ue) == (a, b, empty) and not ue.grams
+    shared = ua.grams & ub.grams
+    assert shared
+    by_value = {g: g for g in ua.grams}
+    assert all(by_value[g] is g for g in ub.grams if g in by_value)
