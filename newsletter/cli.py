@@ -380,6 +380,9 @@ def schedule(config_path: Path) -> None:
 
 
 def main() -> None:
+    from .collector import no_collection_at_exit
+
+    no_collection_at_exit()
     cli(prog_name="newsletter")
 
 

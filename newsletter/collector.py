@@ -10,6 +10,7 @@ start paused too. (Tagging alone gains nothing: the same instruction count eithe
 
 from __future__ import annotations
 
+import atexit
 import gc
 from contextlib import contextmanager
 from typing import Iterator
@@ -25,3 +26,11 @@ def paused() -> Iterator[None]:
     finally:
         if was:
             gc.enable()
+
+
+def no_collection_at_exit() -> None:
+    """At exit, skip the interpreter's last collection over everything still alive: a
+    command-line run ends right after, its memory goes back with the process, and walking a
+    build's objects once more cost 0.06 to 0.09 s. Objects are still freed as modules are
+    cleared; only reference cycles alive at exit are left to the OS."""
+    atexit.register(gc.freeze)
