@@ -650,6 +650,14 @@ class _Scorer:
         self._common: dict[str, bool] = {}
         # what a pair needs of one report, worked out once per report, not once per pair
         self.amounts = [_large_amounts(f.numbers) for f in feats]
+        # each concept's and name's weight in report i (1.0 where it is rare), so that a pair
+        # looks them up without defaults or building "n:" keys: the pair loop is the merge
+        self.concept_damp = [{c: d.get(c, 1.0) for c in f.concepts}
+                             for f, d in zip(feats, self.damp)]
+        self.name_damp = [{n: d.get("n:" + n, 1.0) for n in f.caps | f.names}
+                          for f, d in zip(feats, self.damp)]
+        # a named law or authority pins an event down better than a country (p:)
+        self.entity_weight = {c: 1.0 if c.startswith("p:") else 2.0 for c in lex.entities}
         self.title_checks = [tuple((n, n.startswith(("e:", "p:", "t:")), _stem(n)) for n in t)
                              for t in self.title_names]
 
@@ -684,7 +692,6 @@ class _Scorer:
         """The evidence parts (in ``_PARTS`` order) and whether any is specific to one event."""
         a, b = self.feats[i], self.feats[j]
         da, db = self.damp[i], self.damp[j]
-        entities = self.entities
         # a key's weight in a pair is that of its commoner side (_damp is monotone)
         shared_numbers = a.numbers & b.numbers
         numbers: float = 0
@@ -698,14 +705,17 @@ class _Scorer:
             numbers += 1.5 * sum(1 for k, u in xs.items() if k not in shared_numbers
                                  and any(0.9 <= u / v <= 1.1 for kk, v in ys.items()
                                          if kk not in shared_numbers))
-        shared_concepts = a.concepts & b.concepts
         ents: float = 0
         terms: float = 0
         rare_entity = False  # a shared entity that is not much reported: specific to one event
-        for c in shared_concepts:
-            w = min(da.get(c, 1.0), db.get(c, 1.0))
-            if c in entities:  # a named law or authority pins an event down better than a country
-                ents += (1.0 if c.startswith("p:") else 2.0) * w
+        ca, cb = self.concept_damp[i], self.concept_damp[j]
+        entity_weight = self.entity_weight
+        for c in a.concepts & b.concepts:
+            wa, wb = ca[c], cb[c]
+            w = wa if wa <= wb else wb  # min(), without a call
+            kind = entity_weight.get(c)
+            if kind is not None:
+                ents += kind * w
                 if not rare_entity and not self._is_common(c):
                     rare_entity = True
             else:
@@ -720,9 +730,10 @@ class _Scorer:
             # taken out before), since German and English nouns differ
             shared_names = a.caps & b.caps
         names: float = 0
+        na, nb = self.name_damp[i], self.name_damp[j]
         for n in shared_names:
-            k = "n:" + n
-            names += 2.0 * min(da.get(k, 1.0), db.get(k, 1.0))
+            wa, wb = na[n], nb[n]
+            names += 2.0 * (wa if wa <= wb else wb)
         similarity = 0.0
         words = 0.0
         headline = 0.0
