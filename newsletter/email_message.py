@@ -424,10 +424,11 @@ def email_html(content: IssueContent, *, budget: int = HTML_BUDGET) -> MailHtml:
     by_id = {str(s.get("id")): s for s in content.stories}
     # With every story reduced to a link the page is smallest, and the list of links alone
     # is less than that page: over the budget, nothing fits, and neither a second parse nor
-    # an inlining is needed to say so (a busy week of 2,461 stories)
+    # an inlining is needed to say so (a busy week of 2,461 stories). No story to move (a
+    # page without its JSON, as the archive's feed has it): the page as it is was the try.
     kept = [by_id[sid] for sid, s, e in scan.stories
             if sid in by_id and not any(ds <= s and e <= de for ds, de in scan.drop)]
-    if len(_more_stories(kept).encode("utf-8")) > budget:
+    if not kept or len(_more_stories(kept).encode("utf-8")) > budget:
         raise _too_big(content.issue, budget)
 
     scan = _Scan(source)

@@ -264,6 +264,13 @@ def test_an_issue_too_big_even_as_links_is_refused_after_one_try(
     with pytest.raises(DeliveryError, match=f"stays above {links} bytes"):
         em.email_html(content, budget=links)  # the list fits, the page around it does not
     assert len(calls) == 2  # the page as it is, then every story as a link
+    calls.clear()
+    import dataclasses
+
+    bare = dataclasses.replace(content, data={})  # a page without its JSON (the archive's feed)
+    with pytest.raises(DeliveryError, match="stays above"):
+        em.email_html(bare, budget=links)
+    assert len(calls) == 1  # no story to move: the page as it is was the only try
     whole = em.email_html(content, budget=10**9).html.encode("utf-8")
     calls.clear()
     fitted = em.email_html(content, budget=len(whole) - 1)
