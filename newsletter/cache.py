@@ -161,7 +161,11 @@ class TagAnnotator:
     oldest: datetime | None = None
 
     def warm_up(self) -> None:
-        tag_tools(self.user_topics, self.watchlist, self.fingerprint)
+        """Ready the tagger, its word model and the merge lexicon before the first feed."""
+        from .cluster import load_lexicon
+
+        tag_tools(self.user_topics, self.watchlist, self.fingerprint)[0].ready()
+        load_lexicon()
 
     def __call__(self, articles: Sequence[Article]) -> dict[str, Any]:
         """``{"tags": {tag_key: encoded tags}, "features": {feature key: Features}}``.

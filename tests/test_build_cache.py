@@ -224,3 +224,21 @@ def test_a_rebuild_sees_a_changed_feed_item_and_an_unchanged_rebuild_is_the_same
     edit_feed(root, "Hospital chain confirms breach", "Hospital chain Zorvexa confirms breach")
     titles = [s["title"] for s in build("three")["stories"]]
     assert any("Zorvexa" in t for t in titles), titles
+
+
+def test_tag_tools_are_compiled_once_per_fingerprint_and_bounded(config: Any) -> None:
+    """The build's warm-up, its parser processes and its tagging share one compiled tagger
+    per config; a long-lived process whose config keeps changing keeps only a few."""
+    from newsletter import cache
+
+    topics, watch = config.model.topics, config.model.watchlist
+    fp = tag_fingerprint(topics, watch)
+    first = cache.tag_tools(topics, watch, fp)
+    assert cache.tag_tools(topics, watch, fp) is first
+    for n in range(cache._TOOLS_KEEP + 2):
+        cache.tag_tools(None, [f"Name{n}"], f"other-{n}")
+    assert len(cache._TOOLS) == cache._TOOLS_KEEP and fp not in cache._TOOLS
+    again = cache.tag_tools(topics, watch, fp)
+    assert again is not first and again[1].names == first[1].names
+    again[0].ready()
+    assert "_word_model" in vars(again[0])  # loaded now, not at the first item

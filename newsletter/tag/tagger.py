@@ -199,6 +199,11 @@ class Tagger:
         return TagResult(topics=tuple(topics), evidence=MappingProxyType(ev),
                          overruled=MappingProxyType(overruled))
 
+    def ready(self) -> None:
+        """Load now what the first item with a cue would (the word model), for a process
+        that has time before its first item (a parser process waiting for the network)."""
+        _ = self._word_model
+
     @cached_property
     def _word_model(self) -> WordModel | None:
         """The statistical second opinion (``word_model``), or None when turned off."""
