@@ -32,11 +32,12 @@ import re
 import unicodedata
 import weakref
 from bisect import bisect_left, bisect_right
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from importlib import resources
+from itertools import chain
 from pathlib import Path
 from typing import Any, Iterable, Mapping, NamedTuple, Protocol, Sequence
 
@@ -639,8 +640,11 @@ class _Scorer:
         self.params = params
         self.entities = lex.entities
         self.local_df = local_df
-        self.damp = [{k: _damp(df) for k, df in d.items()} for d in local_df]
-        gw = {g: _damp(df) for g, df in gram_df.items()}
+        # _damp of each distinct count once: a dict lookup per key instead of a call
+        damp_of = {df: _damp(df) for df in
+                   set(gram_df.values()).union(*(d.values() for d in local_df))}
+        self.damp = [{k: damp_of[df] for k, df in d.items()} for d in local_df]
+        gw = {g: damp_of[df] for g, df in gram_df.items()}
         self.gram_weight = gw
         self.norm = [sum(map(gw.__getitem__, f.grams)) if f.grams else 0.0 for f in feats]
         # A German headline capitalises every noun; "Trump" is a name there if some
@@ -878,10 +882,7 @@ def batch_scorer(feats: Sequence[Features], params: MergeParams, lex: Lexicon) -
             if len(ts) > 1:
                 d[k] = bisect_right(ts, t + window) - bisect_left(ts, t - window)
         local_df.append(d)
-    gram_df: dict[str, int] = defaultdict(int)
-    for f in feats:
-        for g in f.grams:
-            gram_df[g] += 1
+    gram_df = Counter(chain.from_iterable(f.grams for f in feats))  # (counted in C)
     return _Scorer(feats, lex, local_df, gram_df, params)
 
 
