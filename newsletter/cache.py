@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -129,22 +130,24 @@ class GroupCache:
 
 _TOOLS: dict[str, Any] = {}  # per process: (tagger, watchlist) by tag fingerprint
 _TOOLS_KEEP = 4  # a long-lived process (``newsletter schedule``) may see its config change
+_TOOLS_LOCK = threading.Lock()
 
 
 def tag_tools(user_topics: Any, watchlist: Any, fingerprint: str) -> tuple[Tagger, Watchlist]:
     """The tagger and watchlist of a config, compiled once per process and fingerprint
     (``tag_fingerprint(user_topics, watchlist)``): a build asks for them in each parser
     process, in its warm-up while the feeds are fetched, and when it tags."""
-    tools = _TOOLS.get(fingerprint)
-    if tools is None:
-        from .tag import Tagger
-        from .watchlist import Watchlist
+    with _TOOLS_LOCK:  # the build's warm-up thread and a fetch thread may both ask
+        tools = _TOOLS.get(fingerprint)
+        if tools is None:
+            from .tag import Tagger
+            from .watchlist import Watchlist
 
-        tools = (Tagger.load(user_topics=user_topics), Watchlist.from_config(watchlist))
-        while len(_TOOLS) >= _TOOLS_KEEP:
-            _TOOLS.pop(next(iter(_TOOLS)))
-        _TOOLS[fingerprint] = tools
-    return tools
+            tools = (Tagger.load(user_topics=user_topics), Watchlist.from_config(watchlist))
+            while len(_TOOLS) >= _TOOLS_KEEP:
+                _TOOLS.pop(next(iter(_TOOLS)))
+            _TOOLS[fingerprint] = tools
+        return tools
 
 
 @dataclass(frozen=True)
