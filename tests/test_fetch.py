@@ -420,11 +420,11 @@ def test_parsers_are_forked_only_while_the_process_has_one_thread(
     sources = [src(server, "/p")]
     starts = _pool_starts(monkeypatch)
     fetcher = fast(parse_workers=2)
-    fetcher.prepare(sources, {u.url: FeedState(etag='"p"') for u in sources})
+    assert fetcher.prepare(sources, {u.url: FeedState(etag='"p"') for u in sources}) is False
     assert starts == []  # validators everywhere: a body is not certain, nothing started
     alone = {"threads": 1}
     monkeypatch.setattr(fetch_mod.threading, "active_count", lambda: alone["threads"])
-    fetcher.prepare(sources)
+    assert fetcher.prepare(sources) is True
     assert starts == [False]  # one thread: forked
     alone["threads"] = 3
     [r] = run_all(fetcher, sources)

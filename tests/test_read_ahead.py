@@ -49,8 +49,11 @@ def test_a_warm_build_takes_the_issue_from_the_read_ahead(
         served: tuple[Any, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config, _ = served
     now = datetime.fromisoformat(NOW)
+    warmed: list[object] = []
+    monkeypatch.setattr(pipeline, "_warm_up", lambda *a: warmed.append(a))
     first = pipeline.build(config, now=now, out_dir=tmp_path / "one")
     assert first.digest.stories and not first.feed_errors
+    assert len(warmed) == 1  # new feeds send bodies: the build readied its tools meanwhile
 
     def not_here(*a: object, **k: object) -> None:
         raise AssertionError("the build did the work the read-ahead had done")
@@ -62,6 +65,7 @@ def test_a_warm_build_takes_the_issue_from_the_read_ahead(
         m.setattr(pipeline, "_assemble", not_here)
         m.setattr(pipeline, "render_digest", not_here)
         ahead = pipeline.build(config, now=now, out_dir=tmp_path / "ahead")
+    assert len(warmed) == 1  # every feed had validators: no warm-up to slow the fetch
     # the same warm build without a read-ahead: the build's own pass
     monkeypatch.setattr(pipeline._ReadAhead, "result", lambda self: None)
     own = pipeline.build(config, now=now, out_dir=tmp_path / "own")

@@ -523,10 +523,12 @@ class HttpFetcher:
 
     def prepare(self, sources: Sequence[FeedSource],
                 states: Mapping[str, FeedState] | None = None, *,
-                now: datetime | None = None) -> None:
+                now: datetime | None = None) -> bool:
         """Start the parser processes now, from the calling thread, if ``fetch_all`` of these
         sources will need them; for a caller that starts other threads before it calls
-        ``fetch_all`` (the build receives its read-ahead in one).
+        ``fetch_all`` (the build receives its read-ahead in one). Returns whether some feed
+        will surely send a body (it has no validators to send back): the caller then has
+        that body's work ahead of it.
 
         Forking is safe only while the process has one thread: a lock another thread
         holds at that moment stays held in the child for good (a build hung when the
@@ -535,12 +537,12 @@ class HttpFetcher:
         alone; otherwise its parsers come from the forkserver, which costs a fresh
         interpreter: this method keeps the cheap fork for such callers.
         """
-        if self.limits.parse_workers <= 0 or self._prepared is not None:
-            return
         _, jobs = self._jobs(sources, states or {}, now or self.clock())
-        pool = self._parsers(jobs)
-        if pool.pool is not None or pool.failed:  # started (or tried): bodies are certain
-            self._prepared = pool
+        if self.limits.parse_workers > 0 and self._prepared is None:
+            pool = self._parsers(jobs)
+            if pool.pool is not None or pool.failed:  # started (or tried): bodies are certain
+                self._prepared = pool
+        return _bodies_certain(jobs)
 
     # Pieces ----------------------------------------------------------------------------
 
@@ -548,7 +550,7 @@ class HttpFetcher:
         """The parser pool of these jobs, started at once when a feed without validators
         will send a body; else on the first body (see ``_LazyPool``)."""
         pool = _LazyPool(self.limits.parse_workers, self.annotate)
-        if any(not conditional_headers(j.state) for j in jobs):
+        if _bodies_certain(jobs):
             pool.start()
         return pool
 
@@ -690,6 +692,11 @@ class HttpFetcher:
         except zlib.error as e:
             raise _BadBody(f"cannot decompress the response ({dec.kind}): {e}") from None
         return b"".join(chunks)
+
+
+def _bodies_certain(jobs: Sequence[_Job]) -> bool:
+    """Whether a job has no validators to send: its feed answers with a body, not a 304."""
+    return any(not conditional_headers(j.state) for j in jobs)
 
 
 class _Deadline(Exception):
