@@ -5,7 +5,9 @@ Run by hand, prints a table; never a timed test:
     python benchmarks/bench_fetch.py                  # 200 feeds x 50 entries, 50 hosts
     python benchmarks/bench_fetch.py --feeds 40 --no-rss2email   # quick look
 
-What it does, in one run (each figure the median of ``--repeat`` runs, default 3):
+What it does, in one run of ``--repeat`` rounds (default 3), each round measuring every
+figure below once (the floors too, since this machine's speed drifts from one minute to
+the next); each figure is the median of its rounds:
 
 - serves F synthetic feeds x E entries (mixed RSS 2.0 / Atom, English and German)
   from a separate server process listening on H loopback addresses (127.0.0.2 and
@@ -42,10 +44,10 @@ import subprocess
 import sys
 import threading
 import time
+from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Any, Callable
 from xml.sax.saxutils import escape
 
 HERE = Path(__file__).resolve().parent
@@ -345,8 +347,12 @@ def r2e_run(r2e: Path, urls: list[str], folder: Path) -> tuple[float, int, subpr
 # --- main ---------------------------------------------------------------------------------------------
 
 
-def median_of(n: int, f: Callable[[], Any]) -> list[Any]:
-    return [f() for _ in range(n)]
+ROWS = ("network floor (16 threads)", "parse floor (feedparser, 1 process)",
+        "fetch stage: parse in 2 processes", "fetch stage: parse in fetch threads",
+        "newsletter feeds check, cold (fetch+parse+store)", "peak RSS of feeds check, cold (MB)",
+        "newsletter feeds check, warm (all 304)", "newsletter build, cold",
+        "peak RSS of the cold build (MB)", "newsletter build, warm (all 304)",
+        "rss2email 3.14 run --no-send, cold")
 
 
 def main() -> None:
@@ -357,8 +363,6 @@ def main() -> None:
     ap.add_argument("--latency", type=float, default=0.1)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--port", type=int, default=18080)
-    ap.add_argument("--build-repeat", type=int, default=None,
-                    help="Runs of the full build (default: --repeat); builds are slow.")
     ap.add_argument("--no-rss2email", action="store_true")
     ap.add_argument("--no-build", action="store_true", help="Only floors and the fetch stage.")
     ap.add_argument("--only-build", action="store_true",
@@ -382,75 +386,58 @@ def main() -> None:
     try:
         assert server.stdout is not None and server.stdout.readline().strip() == "ready"
         urls = feed_urls(a.feeds, a.hosts, a.port)
-        rows: dict[str, float] = {}
         notes: dict[str, str] = {}
 
-        nets, parses = [], []
-        bodies: list[bytes] = []
-        for _ in range(a.repeat):
-            t, bodies = network_floor(urls)
-            nets.append(t)
-            parses.append(parse_floor(bodies))
-        rows["network floor (16 threads)"] = statistics.median(nets)
-        rows["parse floor (feedparser, 1 process)"] = statistics.median(parses)
-        floor = rows["network floor (16 threads)"] + rows["parse floor (feedparser, 1 process)"]
-        size = sum(len(b) for b in bodies)
-        print(f"{a.feeds} feeds x {a.entries} entries, {a.hosts} hosts, {size / 1e6:.1f} MB, "
-              f"{a.latency * 1000:.0f} ms latency; median of {a.repeat}", file=sys.stderr)
-
+        # Round after round, each measuring everything once: this machine's speed drifts
+        # by a fifth within minutes, so floors measured first and builds minutes later
+        # made ratios of whichever way it drifted. Each figure is the median of its rounds.
         if a.only_build:
             a.no_rss2email = True
-        rows["fetch stage: parse in 2 processes"] = statistics.median(
-            median_of(0 if a.only_build else a.repeat, lambda: fetch_stage(urls, 2))) \
-            if not a.only_build else float("nan")
-        rows["fetch stage: parse in fetch threads"] = statistics.median(
-            median_of(a.repeat, lambda: fetch_stage(urls, 0))) if not a.only_build else float("nan")
-
-        checks, checks_warm, check_peaks = [], [], []
-        for n in range(0 if a.only_build else a.repeat):
-            cfg = fresh_config("check", urls)
-            t, _, p = newsletter_fetch_only(cfg)
-            checks.append(t)
-            t, _, p = newsletter_fetch_only(cfg)
-            checks_warm.append(t)
-            check_peaks.append(newsletter_fetch_only(fresh_config("check", urls), sample=True)[1])
-        if checks:
-            rows["newsletter feeds check, cold (fetch+parse+store)"] = statistics.median(checks)
-            rows["peak RSS of feeds check, cold (MB)"] = max(check_peaks) / 1e6
-            rows["newsletter feeds check, warm (all 304)"] = statistics.median(checks_warm)
-
-        if not a.no_build:
-            colds, warms, peaks = [], [], []
-            for n in range(a.build_repeat or a.repeat):
+        r2e = None if a.no_rss2email else r2e_venv()
+        runs: dict[str, list[float]] = defaultdict(list)
+        peaks: dict[str, list[float]] = defaultdict(list)
+        size = 0
+        for n in range(a.repeat):
+            t, bodies = network_floor(urls)
+            runs["network floor (16 threads)"].append(t)
+            runs["parse floor (feedparser, 1 process)"].append(parse_floor(bodies))
+            size = sum(len(b) for b in bodies)
+            if not a.only_build:
+                runs["fetch stage: parse in 2 processes"].append(fetch_stage(urls, 2))
+                runs["fetch stage: parse in fetch threads"].append(fetch_stage(urls, 0))
+                cfg = fresh_config("check", urls)
+                runs["newsletter feeds check, cold (fetch+parse+store)"].append(
+                    newsletter_fetch_only(cfg)[0])
+                runs["newsletter feeds check, warm (all 304)"].append(newsletter_fetch_only(cfg)[0])
+                peaks["peak RSS of feeds check, cold (MB)"].append(
+                    newsletter_fetch_only(fresh_config("check", urls), sample=True)[1] / 1e6)
+            if not a.no_build and "build" not in notes:
                 cfg = fresh_config("build", urls)
                 t, _, p = newsletter_build(cfg, cfg.parent / f"out-cold{n}")
                 if p.returncode != 0:
                     notes["build"] = p.stderr.strip().splitlines()[-1] if p.stderr.strip() else "?"
                     print(p.stderr[-2000:], file=sys.stderr)
-                    break
-                colds.append(t)
-                t, _, p = newsletter_build(cfg, cfg.parent / f"out-warm{n}")
-                if p.returncode != 0:
-                    notes["warm"] = p.stderr.strip().splitlines()[-1]
-                    break
-                warms.append(t)
-                cfg = fresh_config("build", urls)  # a cold run of its own for the memory
-                peaks.append(newsletter_build(cfg, cfg.parent / "out-memory", sample=True)[1])
-            if colds:
-                rows["newsletter build, cold"] = statistics.median(colds)
-                rows["peak RSS of the cold build (MB)"] = max(peaks) / 1e6
-            if warms:
-                rows["newsletter build, warm (all 304)"] = statistics.median(warms)
-
-        if not a.no_rss2email:
-            r2e = r2e_venv()
-            times = []
-            for _ in range(a.repeat):
+                else:
+                    runs["newsletter build, cold"].append(t)
+                    t, _, p = newsletter_build(cfg, cfg.parent / f"out-warm{n}")
+                    if p.returncode != 0:
+                        notes["warm"] = p.stderr.strip().splitlines()[-1]
+                    else:
+                        runs["newsletter build, warm (all 304)"].append(t)
+                    cfg = fresh_config("build", urls)  # a cold run of its own for the memory
+                    peaks["peak RSS of the cold build (MB)"].append(
+                        newsletter_build(cfg, cfg.parent / "out-memory", sample=True)[1] / 1e6)
+            if r2e is not None:
                 t, _, p = r2e_run(r2e, urls, WORK / "r2e")
                 if p.returncode != 0:
                     notes["rss2email"] = (p.stderr.strip().splitlines() or ["?"])[-1]
-                times.append(t)
-            rows["rss2email 3.14 run --no-send, cold"] = statistics.median(times)
+                runs["rss2email 3.14 run --no-send, cold"].append(t)
+        print(f"{a.feeds} feeds x {a.entries} entries, {a.hosts} hosts, {size / 1e6:.1f} MB, "
+              f"{a.latency * 1000:.0f} ms latency; median of {a.repeat} rounds", file=sys.stderr)
+        measured = {**{k: statistics.median(v) for k, v in runs.items()},
+                    **{k: max(v) for k, v in peaks.items()}}
+        rows: dict[str, float] = {k: measured[k] for k in ROWS if k in measured}
+        floor = rows["network floor (16 threads)"] + rows["parse floor (feedparser, 1 process)"]
 
         helps = []
         for _ in range(5):
@@ -475,6 +462,17 @@ def main() -> None:
     r2e_t = rows.get("rss2email 3.14 run --no-send, cold")
     if cold and r2e_t:
         print(f"\nrss2email / our cold build: {r2e_t / cold:.1f}x")
+    # the same ratios round by round (each round's own floors), to show the drift
+    floors = [n + p for n, p in zip(runs["network floor (16 threads)"],
+                                    runs["parse floor (feedparser, 1 process)"])]
+    for label, num, den in (
+            ("cold build / (network + parse floor)", runs.get("newsletter build, cold"), floors),
+            ("warm build / network floor", runs.get("newsletter build, warm (all 304)"),
+             runs["network floor (16 threads)"]),
+            ("rss2email / cold build", runs.get("rss2email 3.14 run --no-send, cold"),
+             runs.get("newsletter build, cold"))):
+        if num and den and len(num) == len(den):
+            print(f"{label}, by round: " + ", ".join(f"{x / y:.2f}" for x, y in zip(num, den)))
     for k, why in notes.items():
         print(f"note ({k}): {why}")
     print(json.dumps({k: round(v, 3) for k, v in rows.items()}), file=sys.stderr)
