@@ -434,7 +434,7 @@ class HttpFetcher:
         lim = self.limits
         lazy, self._prepared = self._prepared, None
         if lazy is None and lim.parse_workers > 0:
-            lazy = self._parsers(jobs)
+            lazy = self._parsers(start=_bodies_certain(jobs))
         if self.progress:
             self.progress.start(len(sources))
             for r0 in results:
@@ -538,19 +538,18 @@ class HttpFetcher:
         interpreter: this method keeps the cheap fork for such callers.
         """
         _, jobs = self._jobs(sources, states or {}, now or self.clock())
-        if self.limits.parse_workers > 0 and self._prepared is None:
-            pool = self._parsers(jobs)
-            if pool.pool is not None or pool.failed:  # started (or tried): bodies are certain
-                self._prepared = pool
-        return _bodies_certain(jobs)
+        certain = _bodies_certain(jobs)
+        if certain and self.limits.parse_workers > 0 and self._prepared is None:
+            self._prepared = self._parsers(start=True)
+        return certain
 
     # Pieces ----------------------------------------------------------------------------
 
-    def _parsers(self, jobs: Sequence[_Job]) -> _LazyPool:
-        """The parser pool of these jobs, started at once when a feed without validators
-        will send a body; else on the first body (see ``_LazyPool``)."""
+    def _parsers(self, *, start: bool) -> _LazyPool:
+        """The parser pool, started at once with ``start`` (a feed without validators will
+        send a body: ``_bodies_certain``); else on the first body (see ``_LazyPool``)."""
         pool = _LazyPool(self.limits.parse_workers, self.annotate)
-        if _bodies_certain(jobs):
+        if start:
             pool.start()
         return pool
 
