@@ -638,7 +638,6 @@ class _Scorer:
         self.feats = feats
         self.lex = lex
         self.params = params
-        self.entities = lex.entities
         self.local_df = local_df
         # _damp of each distinct count once: a dict lookup per key instead of a call
         damp_of = {df: _damp(df) for df in
@@ -1080,9 +1079,8 @@ class PackedFeatures:
         if not self.grams:
             return replace(self.features, grams=frozenset())
         parts = self.grams.split(_GRAM_SEP)
-        if pool is not None:
-            parts = list(map(pool.setdefault, parts, parts))
-        return replace(self.features, grams=frozenset(parts))
+        return replace(self.features, grams=frozenset(
+            parts if pool is None else map(pool.setdefault, parts, parts)))
 
 
 _GRAM_SEP = "\x00"  # never inside a gram: grams are made of a word's letters and spaces
