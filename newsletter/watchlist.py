@@ -91,9 +91,10 @@ class Watchlist:
     def _cannot_match(self, text: str) -> bool:
         """True when ``text`` (normalised) surely names nobody on the list."""
         needles = self._needles
-        if needles is None or not (text.isascii() or not any(
-                c in text for c in _ASCII_LOOKALIKES)):
+        if needles is None:
             return False
+        if not text.isascii() and any(c in text for c in _ASCII_LOOKALIKES):
+            return False  # a look-alike letter: only the regex can tell
         low = text.lower()
         return not any(n in low for n in needles)
 
