@@ -156,6 +156,8 @@ def _warm_up(config: Config, tag_fp: str) -> None:
     issue, and this thread would only take the fetch threads' turns at the interpreter
     (0.06 s of a warm build). A failure is left for the build's own use to report."""
     try:
+        from . import email_message, rank  # noqa: F401
+        from .archive import ARCHIVE_TEMPLATE
         from .cache import tag_tools
         from .cluster import load_lexicon
         from .render import warm_templates
@@ -164,8 +166,7 @@ def _warm_up(config: Config, tag_fp: str) -> None:
         tag_tools(config.model.topics, config.model.watchlist, tag_fp)
         load_lexicon()
         load_rules()
-        warm_templates(config.templates_dir)
-        from . import archive, email_message, rank  # noqa: F401
+        warm_templates(config.templates_dir, ARCHIVE_TEMPLATE)
     except Exception:
         log.debug("warming up while fetching failed", exc_info=True)
 
